@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Process lifecycle on tracepoints only: fork (raw tracepoint, for the child
+ * task), exec and exit (classic tracepoints). No kprobes, fentry or LSM.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+#include "abi.h"
+#include "path.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Twice the argv bound, so a masked offset plus one bounded read always fits. */
+#define DATA_MAX (2 * SONDE_ARGS_MAX)
+
+/* Per-CPU room to build one exec record; the names are scratch, not output. */
+struct exec_scratch {
+	struct sonde_exec_event ev;
+	char data[DATA_MAX];
+	struct path_names names;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+/* Records the ring buffer had no room for, per event type, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SONDE_EVENT_TYPE_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* One slot per CPU (the loader sets max_entries); too large for a per-CPU array. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_scratch);
+} exec_scratch SEC(".maps");
+
+/* Keeps the ABI structs in the object's BTF for the generated skeleton types. */
+struct sonde_exec_event _abi_exec = {};
+struct sonde_exit_event _abi_exit = {};
+struct sonde_fork_event _abi_fork = {};
+
+/* sched_process_exit gained group_dead in Linux 6.16. */
+struct trace_event_raw_sched_process_exit___since_6_16 {
+	bool group_dead;
+} __attribute__((preserve_access_index));
+
+static __always_inline void count_lost(__u32 type)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &type);
+
+	if (n)
+		(*n)++;
+}
+
+static __always_inline int output(void *record, __u64 size, __u32 type)
+{
+	if (bpf_ringbuf_output(&events, record, size, 0))
+		count_lost(type);
+	return 0;
+}
+
+static __always_inline void fill_header(struct sonde_event_header *hdr, __u16 type, __u32 size)
+{
+	hdr->type = type;
+	hdr->version = SONDE_ABI_VERSION;
+	hdr->size = size;
+	hdr->ktime_ns = bpf_ktime_get_boot_ns();
+}
+
+static __always_inline void fill_task(struct sonde_task *t, struct task_struct *task)
+{
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+
+	t->pid = BPF_CORE_READ(task, tgid);
+	t->tid = BPF_CORE_READ(task, pid);
+	t->ppid = BPF_CORE_READ(parent, tgid);
+	t->_pad = 0;
+	t->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	t->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+}
+
+static __always_inline __u32 pid_ns_inum(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid upid = {};
+
+	bpf_core_read(&upid, sizeof(upid), &pid->numbers[level & 31]);
+	return BPF_CORE_READ(upid.ns, ns.inum);
+}
+
+static __always_inline void fill_identity(struct sonde_exec_event *ev, struct task_struct *task)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+
+	ev->uid = BPF_CORE_READ(cred, uid.val);
+	ev->gid = BPF_CORE_READ(cred, gid.val);
+	ev->euid = BPF_CORE_READ(cred, euid.val);
+	ev->egid = BPF_CORE_READ(cred, egid.val);
+	ev->cgroup_id = bpf_get_current_cgroup_id();
+	ev->pid_ns = pid_ns_inum(task);
+	ev->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	ev->net_ns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->tty[0] = 0;
+	if (tty)
+		bpf_core_read_str(ev->tty, sizeof(ev->tty), &tty->name);
+}
+
+/* Appends the working directory at @off; returns its length. */
+static __always_inline __u32 append_cwd(struct exec_scratch *s, __u32 off, struct task_struct *task)
+{
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct path pwd = BPF_CORE_READ(fs, pwd);
+	bool truncated = false;
+	__u32 len;
+
+	collect_dentry_names(&s->names, pwd.dentry, pwd.mnt, &fs->root, &truncated);
+	len = write_path(s->data, off, &s->names, &truncated);
+	if (truncated)
+		s->ev.flags |= SONDE_EXEC_CWD_TRUNCATED;
+	return len;
+}
+
+/* Appends the unified-hierarchy cgroup path at @off; returns its length. */
+static __always_inline __u32 append_cgroup(struct exec_scratch *s, __u32 off,
+					   struct task_struct *task)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	bool truncated = false;
+	__u32 len;
+
+	collect_kernfs_names(&s->names, kn, &truncated);
+	len = write_path(s->data, off, &s->names, &truncated);
+	if (truncated)
+		s->ev.flags |= SONDE_EXEC_CGROUP_TRUNCATED;
+	return len;
+}
+
+/* Appends the argv block (NUL-separated, as in /proc/PID/cmdline); returns its length. */
+static __always_inline __u32 append_args(struct exec_scratch *s, __u32 off,
+					 struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start = BPF_CORE_READ(mm, arg_start);
+	unsigned long len = BPF_CORE_READ(mm, arg_end) - start;
+
+	if (len > SONDE_ARGS_MAX) {
+		len = SONDE_ARGS_MAX;
+		s->ev.flags |= SONDE_EXEC_ARGS_TRUNCATED;
+	}
+	off &= SONDE_ARGS_MAX - 1;
+	if (bpf_probe_read_user(&s->data[off], len, (void *)start)) {
+		s->ev.flags |= SONDE_EXEC_ARGS_UNREADABLE;
+		return 0;
+	}
+	return len;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct exec_scratch *s = bpf_map_lookup_elem(&exec_scratch, &cpu);
+	unsigned int filename = ctx->__data_loc_filename & 0xFFFF;
+	__u32 off = 0, len;
+	long n;
+
+	if (!s)
+		return 0;
+	s->ev.flags = 0;
+	fill_task(&s->ev.task, task);
+	fill_identity(&s->ev, task);
+
+	n = bpf_probe_read_kernel_str(s->data, SONDE_PATH_MAX, (void *)ctx + filename);
+	len = n > 0 ? n - 1 : 0;
+	if (len == SONDE_PATH_MAX - 1)
+		s->ev.flags |= SONDE_EXEC_FILENAME_TRUNCATED;
+	s->ev.filename_len = len;
+	off += len;
+
+	len = append_cwd(s, off, task);
+	s->ev.cwd_len = len;
+	off += len;
+
+	len = append_cgroup(s, off, task);
+	s->ev.cgroup_len = len;
+	off += len;
+
+	len = append_args(s, off, task);
+	s->ev.args_len = len;
+	off += len;
+
+	off &= DATA_MAX - 1;
+	fill_header(&s->ev.hdr, SONDE_EVENT_EXEC, sizeof(s->ev) + off);
+	return output(s, sizeof(s->ev) + off, SONDE_EVENT_EXEC);
+}
+
+SEC("raw_tracepoint/sched_process_fork")
+int handle_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	struct sonde_fork_event ev;
+
+	/* A new thread is not a new process. */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	fill_header(&ev.hdr, SONDE_EVENT_FORK, sizeof(ev));
+	fill_task(&ev.task, child);
+	return output(&ev, sizeof(ev), SONDE_EVENT_FORK);
+}
+
+/* True when the exiting task is the last of its thread group. */
+static __always_inline bool group_dead(void *ctx, struct task_struct *task)
+{
+	struct trace_event_raw_sched_process_exit___since_6_16 *tp = ctx;
+
+	if (bpf_core_field_exists(tp->group_dead))
+		return tp->group_dead;
+	return BPF_CORE_READ(task, signal, live.counter) == 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int handle_exit(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sonde_exit_event ev;
+
+	if (!group_dead(ctx, task))
+		return 0;
+	fill_header(&ev.hdr, SONDE_EVENT_EXIT, sizeof(ev));
+	fill_task(&ev.task, task);
+	ev.exit_code = BPF_CORE_READ(task, exit_code);
+	ev._pad = 0;
+	return output(&ev, sizeof(ev), SONDE_EVENT_EXIT);
+}

@@ -1,0 +1,179 @@
+//! Turns ring-buffer records into typed views, checking every length the
+//! kernel gave before trusting it.
+
+use std::mem::size_of;
+
+use crate::abi::{
+    EventHeader, ExecEvent, ExitEvent, ForkEvent, ABI_VERSION, EVENT_EXEC, EVENT_EXIT, EVENT_FORK,
+};
+
+/// One decoded record, borrowing its strings from the ring buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record<'a> {
+    Exec(ExecRecord<'a>),
+    Exit(ExitEvent),
+    Fork(ForkEvent),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecRecord<'a> {
+    pub event: ExecEvent,
+    pub filename: &'a [u8],
+    pub cwd: &'a [u8],
+    pub cgroup: &'a [u8],
+    /// NUL-separated, as in /proc/PID/cmdline.
+    pub args: &'a [u8],
+}
+
+/// Why a record could not be decoded; each is counted by the agent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("record of {0} bytes is shorter than its header")]
+    Short(usize),
+    #[error("record has ABI version {0}, this sonde speaks {ABI_VERSION}")]
+    Version(u16),
+    #[error("record says it is {declared} bytes but {actual} arrived")]
+    Size { declared: u32, actual: usize },
+    #[error("unknown record type {0}")]
+    UnknownType(u16),
+    #[error("exec record's string lengths overrun the record")]
+    Overrun,
+}
+
+impl DecodeError {
+    /// Short stable name, used as a metric label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DecodeError::Short(_) => "short",
+            DecodeError::Version(_) => "version",
+            DecodeError::Size { .. } => "size",
+            DecodeError::UnknownType(_) => "unknown_type",
+            DecodeError::Overrun => "overrun",
+        }
+    }
+}
+
+/// Decodes one ring-buffer record.
+pub fn decode(bytes: &[u8]) -> Result<Record<'_>, DecodeError> {
+    let hdr: EventHeader = read(bytes).ok_or(DecodeError::Short(bytes.len()))?;
+    if hdr.version != ABI_VERSION {
+        return Err(DecodeError::Version(hdr.version));
+    }
+    // The ring buffer may pad a record; it never shortens one.
+    if (hdr.size as usize) > bytes.len() {
+        return Err(DecodeError::Size { declared: hdr.size, actual: bytes.len() });
+    }
+    let bytes = &bytes[..hdr.size as usize];
+    match hdr.kind {
+        EVENT_EXEC => decode_exec(bytes).map(Record::Exec),
+        EVENT_EXIT => read(bytes).map(Record::Exit).ok_or(DecodeError::Short(bytes.len())),
+        EVENT_FORK => read(bytes).map(Record::Fork).ok_or(DecodeError::Short(bytes.len())),
+        other => Err(DecodeError::UnknownType(other)),
+    }
+}
+
+fn decode_exec(bytes: &[u8]) -> Result<ExecRecord<'_>, DecodeError> {
+    let event: ExecEvent = read(bytes).ok_or(DecodeError::Short(bytes.len()))?;
+    let mut rest = &bytes[size_of::<ExecEvent>()..];
+    let mut take = |len: usize| -> Result<&[u8], DecodeError> {
+        let (head, tail) = rest.split_at_checked(len).ok_or(DecodeError::Overrun)?;
+        rest = tail;
+        Ok(head)
+    };
+    Ok(ExecRecord {
+        filename: take(event.filename_len.into())?,
+        cwd: take(event.cwd_len.into())?,
+        cgroup: take(event.cgroup_len.into())?,
+        args: take(event.args_len as usize)?,
+        event,
+    })
+}
+
+/// Copies a plain-old-data struct out of the front of `bytes`.
+fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
+    if bytes.len() < size_of::<T>() {
+        return None;
+    }
+    // SAFETY: the length is checked above; T is one of the #[repr(C)] ABI
+    // structs, made only of integers and byte arrays, so every bit pattern is
+    // a valid value; read_unaligned makes no alignment assumption.
+    Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
+}
+
+/// The bytes of a plain-old-data ABI struct (for building test records).
+pub fn bytes_of<T: Copy>(value: &T) -> &[u8] {
+    // SAFETY: T is a #[repr(C)] ABI struct of integers with explicit padding
+    // fields, so all of its bytes are initialised.
+    unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::Task;
+
+    fn exec_record(filename: &[u8], cwd: &[u8], cgroup: &[u8], args: &[u8]) -> Vec<u8> {
+        let size = size_of::<ExecEvent>() + filename.len() + cwd.len() + cgroup.len() + args.len();
+        let event = ExecEvent {
+            hdr: EventHeader { kind: EVENT_EXEC, version: ABI_VERSION, size: size as u32, ktime_ns: 5 },
+            task: Task { pid: 10, tid: 10, ppid: 1, ..Task::default() },
+            uid: 0, gid: 0, euid: 0, egid: 0, cgroup_id: 1, pid_ns: 1, mnt_ns: 2, net_ns: 3,
+            flags: 0, comm: [0; 16], tty: [0; 64],
+            filename_len: filename.len() as u16, cwd_len: cwd.len() as u16,
+            cgroup_len: cgroup.len() as u16, _pad: 0, args_len: args.len() as u32, _pad2: 0,
+        };
+        let mut out = bytes_of(&event).to_vec();
+        for part in [filename, cwd, cgroup, args] {
+            out.extend_from_slice(part);
+        }
+        out
+    }
+
+    #[test]
+    fn decodes_exec_strings_in_order() {
+        let bytes = exec_record(b"/bin/sh", b"/tmp", b"/", b"sh\0-c\0exit 7\0");
+        let Record::Exec(rec) = decode(&bytes).unwrap() else { panic!("not exec") };
+        assert_eq!(rec.filename, b"/bin/sh");
+        assert_eq!(rec.cwd, b"/tmp");
+        assert_eq!(rec.cgroup, b"/");
+        assert_eq!(rec.args, b"sh\0-c\0exit 7\0");
+        assert_eq!(rec.event.task.pid, 10);
+    }
+
+    #[test]
+    fn ring_buffer_padding_is_ignored() {
+        let mut bytes = exec_record(b"/bin/true", b"/", b"/", b"true\0");
+        bytes.extend_from_slice(&[0xAA; 3]);
+        assert!(matches!(decode(&bytes), Ok(Record::Exec(r)) if r.args == b"true\0"));
+    }
+
+    #[test]
+    fn rejects_malformed_records() {
+        assert_eq!(decode(&[1, 2, 3]), Err(DecodeError::Short(3)));
+
+        let good = exec_record(b"/bin/sh", b"/", b"/", b"sh\0");
+        assert!(matches!(decode(&good[..good.len() - 1]), Err(DecodeError::Size { .. })));
+
+        let mut wrong_version = good.clone();
+        wrong_version[2] = 9;
+        assert_eq!(decode(&wrong_version), Err(DecodeError::Version(9)));
+
+        let mut unknown = good.clone();
+        unknown[0] = 77;
+        assert_eq!(decode(&unknown), Err(DecodeError::UnknownType(77)));
+
+        // args_len claims more bytes than the record holds.
+        let mut overrun = good.clone();
+        let args_len = std::mem::offset_of!(ExecEvent, args_len);
+        overrun[args_len..args_len + 4].copy_from_slice(&1000u32.to_ne_bytes());
+        assert_eq!(decode(&overrun), Err(DecodeError::Overrun));
+    }
+
+    #[test]
+    fn every_truncation_of_a_record_is_an_error_not_a_panic() {
+        let good = exec_record(b"/usr/bin/env", b"/home", b"/user.slice", b"env\0x=1\0");
+        for len in 0..good.len() {
+            assert!(decode(&good[..len]).is_err(), "len {len}");
+        }
+    }
+}

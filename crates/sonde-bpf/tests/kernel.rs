@@ -1,0 +1,120 @@
+//! Loads the real programs into the running kernel. Needs root; skips with a
+//! printed reason otherwise.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use libbpf_rs::RingBufferBuilder;
+use sonde_bpf::decode::{decode, Record};
+use sonde_bpf::{preflight, probe_kernel, ProcessProgram};
+
+fn kernel_ready() -> bool {
+    match preflight() {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("SKIP: {e}");
+            false
+        }
+    }
+}
+
+/// Owned copy of a record, to keep past the ring buffer callback.
+#[derive(Debug, Clone)]
+enum Seen {
+    Exec { pid: u32, filename: Vec<u8>, args: Vec<u8>, flags: u32 },
+    Exit { pid: u32, code: u32 },
+    Fork { pid: u32, ppid: u32 },
+}
+
+#[test]
+fn exec_and_exit_records_arrive_with_exact_contents() {
+    if !kernel_ready() {
+        return;
+    }
+    let program = ProcessProgram::load(1 << 22).expect("load process programs");
+    let ring = program.events().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(&ring, move |bytes| {
+            let seen = match decode(bytes).expect("kernel record decodes") {
+                Record::Exec(r) => Seen::Exec {
+                    pid: r.event.task.pid,
+                    filename: r.filename.to_vec(),
+                    args: r.args.to_vec(),
+                    flags: r.event.flags,
+                },
+                Record::Exit(e) => Seen::Exit { pid: e.task.pid, code: e.exit_code },
+                Record::Fork(f) => Seen::Fork { pid: f.task.pid, ppid: f.task.ppid },
+            };
+            sink.lock().unwrap().push(seen);
+            0
+        })
+        .unwrap();
+    let rb = builder.build().unwrap();
+
+    let status = Command::new("/bin/sh").args(["-c", "exit 7"]).status().unwrap();
+    assert_eq!(status.code(), Some(7));
+    let me = std::process::id();
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut child = None;
+    while Instant::now() < deadline {
+        rb.poll(Duration::from_millis(100)).unwrap();
+        let seen = seen.lock().unwrap();
+        child = seen.iter().find_map(|s| match s {
+            Seen::Fork { pid, ppid } if *ppid == me => Some(*pid),
+            _ => None,
+        });
+        if let Some(pid) = child {
+            if seen.iter().any(|s| matches!(s, Seen::Exit { pid: p, .. } if *p == pid)) {
+                break;
+            }
+        }
+    }
+    let child = child.expect("fork record of our child");
+    let seen = seen.lock().unwrap();
+    let exec = seen
+        .iter()
+        .find_map(|s| match s {
+            Seen::Exec { pid, filename, args, flags } if *pid == child => Some((filename, args, *flags)),
+            _ => None,
+        })
+        .expect("exec record of our child");
+    assert_eq!(exec.0, b"/bin/sh");
+    assert_eq!(exec.1, b"/bin/sh\0-c\0exit 7\0");
+    assert_eq!(exec.2, 0, "no truncation flags");
+    let code = seen
+        .iter()
+        .find_map(|s| match s {
+            Seen::Exit { pid, code } if *pid == child => Some(*code),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(code, 7 << 8, "wait status of exit(7)");
+    let lost = program.lost_counter().unwrap().read().unwrap();
+    assert_eq!(lost, [0; 4], "nothing lost in a 4 MiB ring");
+}
+
+#[test]
+fn probe_finds_the_hooks_the_process_collector_needs() {
+    if !kernel_ready() {
+        return;
+    }
+    let report = probe_kernel();
+    for cap in &report.program_types {
+        eprintln!("{:16} {:5} {}", cap.name, cap.available, cap.detail);
+    }
+    assert!(report.btf.available);
+    assert!(report.ring_buffer.available);
+    assert!(report.tracefs.is_available());
+    for needed in ["tracepoint", "raw_tracepoint"] {
+        assert!(report.has(needed), "{needed}: {:?}", report.capability(needed));
+    }
+    // Load-only probes are trivial programs every BPF kernel accepts.
+    for load_only in ["tc", "xdp", "cgroup_skb", "sock_ops"] {
+        assert!(report.has(load_only), "{load_only}: {:?}", report.capability(load_only));
+    }
+}
