@@ -73,13 +73,13 @@ pub struct Namespaces {
 }
 
 /// One step up the process tree: parent first, then its parent, up to the
-/// first process sonde knows nothing above (normally pid 1).
+/// first process sonde knows nothing above (normally pid 1). The full record
+/// of an ancestor is its exec event, found by `exec_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Ancestor {
     pub exec_id: String,
     pub pid: u32,
     pub binary: String,
-    pub argv: Vec<String>,
 }
 
 /// A successful `execve`.

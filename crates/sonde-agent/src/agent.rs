@@ -1,0 +1,167 @@
+//! The topology: kernel programs → ring reader → process table → store
+//! writer → live subscribers, each stage on its own thread, joined by
+//! bounded queues whose overflows are counted.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use serde::Serialize;
+use sonde_bpf::{Hook, ProcessProgram, PROCESS_HOOKS};
+use sonde_event::{Event, EventKind, Timestamp, SCHEMA_VERSION};
+use sonde_store::{EventStore, StoreStats};
+use tokio::sync::broadcast;
+
+use crate::clock::BootClock;
+use crate::exec_id::ExecIds;
+use crate::process_table::ProcessTable;
+use crate::stats::{Stats, StatsSnapshot};
+use crate::writer::WriterConfig;
+use crate::{processor, ring_reader, writer, AgentConfig, AgentError};
+
+/// A running agent. Holds the kernel programs: dropping or
+/// [`shutdown`](Agent::shutdown) detaches them.
+pub struct Agent {
+    handle: AgentHandle,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    // Declared last: detached after the threads that read from it have stopped.
+    _program: ProcessProgram,
+}
+
+/// What the API needs of a running agent; cheap to clone, shareable.
+#[derive(Clone)]
+pub struct AgentHandle {
+    stats: Arc<Stats>,
+    store: Arc<dyn EventStore>,
+    live: broadcast::Sender<Arc<Event>>,
+    started: Timestamp,
+}
+
+/// `sonde status`.
+#[derive(Debug, Serialize)]
+pub struct AgentStatus {
+    pub version: &'static str,
+    pub schema_version: u32,
+    pub started: Timestamp,
+    pub uptime_seconds: u64,
+    pub collectors: Vec<CollectorStatus>,
+    pub pipeline: StatsSnapshot,
+    pub lost_total: u64,
+    pub store: Option<StoreStats>,
+    pub store_error: Option<String>,
+    /// Encoded bytes per stored exec event.
+    pub exec_event_bytes: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CollectorStatus {
+    pub name: &'static str,
+    pub hooks: Vec<Hook>,
+}
+
+impl Agent {
+    /// Loads and attaches the kernel programs, seeds the process table from
+    /// /proc, and starts the pipeline writing to `store`.
+    pub fn start(config: AgentConfig, store: Arc<dyn EventStore>) -> Result<Agent, AgentError> {
+        let program = ProcessProgram::load(config.ring_bytes)?;
+        let ring = program.events()?;
+        let lost = program.lost_counter()?;
+        let stats = Arc::new(Stats::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (live, _) = broadcast::channel(config.live_buffer);
+        let (record_tx, record_rx) = crossbeam_channel::bounded(config.record_queue);
+        let (event_tx, event_rx) = crossbeam_channel::bounded(config.event_queue);
+
+        // The programs are attached before /proc is read, so a process is
+        // either in the snapshot or in the ring buffer (or both).
+        let mut table = ProcessTable::new(ExecIds::for_this_boot()?, BootClock::new());
+        let mut threads = Vec::new();
+        let (s, st) = (stats.clone(), stop.clone());
+        threads.push(spawn("sonde-ring", move || ring_reader::run(ring, lost, record_tx, s, st))?);
+        table.seed_from_procfs();
+        let s = stats.clone();
+        threads.push(spawn("sonde-process", move || processor::run(table, record_rx, event_tx, s))?);
+        let writer_config = WriterConfig {
+            batch_max: config.batch_max,
+            batch_wait: config.batch_wait,
+            retention: config.retention,
+            retention_every: config.retention_every,
+        };
+        let (s, w, l) = (stats.clone(), store.clone(), live.clone());
+        threads.push(spawn("sonde-writer", move || writer::run(writer_config, w, event_rx, l, s))?);
+
+        let handle = AgentHandle { stats, store, live, started: Timestamp::now() };
+        Ok(Agent { handle, stop, threads, _program: program })
+    }
+
+    pub fn handle(&self) -> AgentHandle {
+        self.handle.clone()
+    }
+
+    /// Stops reading the kernel, lets every queued event reach the store, and
+    /// detaches the programs.
+    pub fn shutdown(mut self) {
+        self.stop_threads();
+    }
+
+    fn stop_threads(&mut self) {
+        self.stop.store(true, Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.stop_threads();
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(name.into()).spawn(f)
+}
+
+impl AgentHandle {
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    /// Live events, each published once it is durable.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.live.subscribe()
+    }
+
+    pub fn count_lagged(&self, missed: u64) {
+        self.stats.subscriber_lagged.fetch_add(missed, Relaxed);
+    }
+
+    pub fn status(&self) -> AgentStatus {
+        let pipeline = self.stats.snapshot();
+        let (store, store_error) = match self.store.stats() {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let exec_event_bytes = store.as_ref().and_then(|s| {
+            let exec = s.per_kind.iter().find(|k| k.kind == EventKind::ProcessExec)?;
+            (exec.events > 0).then(|| exec.bytes as f64 / exec.events as f64)
+        });
+        AgentStatus {
+            version: env!("CARGO_PKG_VERSION"),
+            schema_version: SCHEMA_VERSION,
+            started: self.started,
+            uptime_seconds: (Timestamp::now().0.saturating_sub(self.started.0)) / 1_000_000_000,
+            collectors: vec![CollectorStatus { name: "process", hooks: PROCESS_HOOKS.to_vec() }],
+            lost_total: pipeline.total_lost(),
+            pipeline,
+            store,
+            store_error,
+            exec_event_bytes,
+        }
+    }
+}

@@ -1,0 +1,41 @@
+use std::time::Duration;
+
+use sonde_store::Retention;
+
+/// How the agent's pipeline is sized. Defaults hold an exec storm of tens of
+/// thousands of processes per second without loss.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Kernel ring buffer size in bytes (rounded up to a power of two).
+    pub ring_bytes: u32,
+    /// Records queued between the ring-buffer reader and the process table.
+    pub record_queue: usize,
+    /// Events queued between the process table and the store writer.
+    pub event_queue: usize,
+    /// Most events written in one store transaction.
+    pub batch_max: usize,
+    /// Longest an event waits for its batch to fill.
+    pub batch_wait: Duration,
+    pub retention: Retention,
+    pub retention_every: Duration,
+    /// Live events buffered per `--follow` client before it starts missing some.
+    pub live_buffer: usize,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            ring_bytes: 32 << 20,
+            record_queue: 1 << 18,
+            event_queue: 1 << 17,
+            batch_max: 8192,
+            batch_wait: Duration::from_millis(100),
+            retention: Retention {
+                max_age: Some(Duration::from_secs(7 * 24 * 3600)),
+                max_bytes: Some(1 << 30),
+            },
+            retention_every: Duration::from_secs(60),
+            live_buffer: 1 << 14,
+        }
+    }
+}

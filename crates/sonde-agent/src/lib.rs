@@ -1,0 +1,26 @@
+//! The agent pipeline: kernel ring buffer → process table → event store →
+//! live subscribers, with every loss counted. See ARCHITECTURE.md.
+
+mod agent;
+mod clock;
+mod config;
+mod exec_id;
+mod process_table;
+mod processor;
+mod procfs;
+mod ring_reader;
+mod stats;
+mod writer;
+
+pub use agent::{Agent, AgentHandle, AgentStatus, CollectorStatus};
+pub use config::AgentConfig;
+pub use stats::{Stats, StatsSnapshot};
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Bpf(#[from] sonde_bpf::BpfError),
+    #[error("cannot read the kernel's boot id: {0}")]
+    BootId(#[from] std::io::Error),
+}

@@ -1,0 +1,269 @@
+//! The process table: every live process's current image, keyed by pid, fed
+//! by fork/exec/exit records and seeded from /proc. It turns kernel records
+//! into [`ProcessExec`]/[`ProcessExit`] events with parent ids and ancestry.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sonde_bpf::abi::{ExitEvent, ForkEvent, Task, EXEC_ARGS_TRUNCATED};
+use sonde_bpf::decode::ExecRecord;
+use sonde_event::{
+    parse_container, Ancestor, Cgroup, ExitStatus, Namespaces, Origin, Process, ProcessExec,
+    ProcessExit,
+};
+
+use crate::clock::BootClock;
+use crate::exec_id::ExecIds;
+use crate::procfs::{split_nul, ProcReader};
+
+/// Ancestry is cut here, whatever the tree's depth (and whatever a corrupt
+/// table's cycle).
+const MAX_ANCESTORS: usize = 64;
+
+struct Entry {
+    process: Arc<Process>,
+    /// Kernel start time of the process, to tell a reused pid from its predecessor.
+    start_ns: u64,
+    /// Kernel start time of the parent at the time this entry was made.
+    parent_start_ns: u64,
+}
+
+pub struct ProcessTable {
+    entries: HashMap<u32, Entry>,
+    ids: ExecIds,
+    clock: BootClock,
+    procfs: ProcReader,
+}
+
+/// Start times from /proc have clock-tick resolution (USER_HZ is 100 on
+/// Linux); the kernel's are nanoseconds. Compare at tick resolution.
+fn same_start(a: u64, b: u64) -> bool {
+    const TICK_NS: u64 = 10_000_000;
+    a / TICK_NS == b / TICK_NS
+}
+
+impl ProcessTable {
+    pub fn new(ids: ExecIds, clock: BootClock) -> Self {
+        ProcessTable { entries: HashMap::new(), ids, clock, procfs: ProcReader::new() }
+    }
+
+    pub fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Adds every process now in /proc, then links each to its parent.
+    pub fn seed_from_procfs(&mut self) {
+        for pid in self.procfs.pids() {
+            if let Some(snap) = self.procfs.read(pid, &self.ids, self.clock) {
+                let entry = Entry { process: Arc::new(snap.process), start_ns: snap.start_ns, parent_start_ns: 0 };
+                self.entries.entry(pid).or_insert(entry);
+            }
+        }
+        let parents: HashMap<u32, (String, u64)> = self
+            .entries
+            .iter()
+            .map(|(pid, e)| (*pid, (e.process.exec_id.clone(), e.start_ns)))
+            .collect();
+        for entry in self.entries.values_mut() {
+            if let Some((exec_id, start)) = parents.get(&entry.process.ppid) {
+                Arc::make_mut(&mut entry.process).parent_exec_id = Some(exec_id.clone());
+                entry.parent_start_ns = *start;
+            }
+        }
+    }
+
+    /// The parent's current image, if the table holds the right process under that pid.
+    fn parent_of(&self, task: &Task) -> Option<&Arc<Process>> {
+        let parent = self.entries.get(&task.ppid)?;
+        same_start(parent.start_ns, task.parent_start_ns).then_some(&parent.process)
+    }
+
+    /// A new process starts as a copy of its parent's image.
+    pub fn on_fork(&mut self, fork: &ForkEvent) {
+        let t = fork.task;
+        let process = match self.parent_of(&t) {
+            Some(parent) => {
+                let mut p = Process::clone(parent);
+                p.parent_exec_id = Some(parent.exec_id.clone());
+                p.origin = Origin::Fork;
+                p
+            }
+            None => match self.procfs.read(t.pid, &self.ids, self.clock) {
+                Some(snap) => snap.process,
+                None => return, // Gone already; its exit record will say so.
+            },
+        };
+        let process = Process {
+            exec_id: self.ids.id(t.start_ns, t.pid),
+            pid: t.pid,
+            tid: t.pid,
+            ppid: t.ppid,
+            start_time: self.clock.to_wall(t.start_ns),
+            ..process
+        };
+        self.insert(t, process);
+    }
+
+    fn insert(&mut self, t: Task, process: Process) -> Arc<Process> {
+        let process = Arc::new(process);
+        let entry = Entry { process: process.clone(), start_ns: t.start_ns, parent_start_ns: t.parent_start_ns };
+        self.entries.insert(t.pid, entry);
+        process
+    }
+
+    pub fn on_exec(&mut self, rec: &ExecRecord<'_>) -> ProcessExec {
+        let ev = &rec.event;
+        let t = ev.task;
+        let cwd = text(rec.cwd);
+        let filename = text(rec.filename);
+        let binary = if filename.starts_with('/') || filename.is_empty() {
+            filename
+        } else {
+            format!("{}/{filename}", cwd.trim_end_matches('/'))
+        };
+        let cgroup_path = text(rec.cgroup);
+        let process = Process {
+            exec_id: self.ids.id(ev.hdr.ktime_ns, t.pid),
+            parent_exec_id: self.parent_of(&t).map(|p| p.exec_id.clone()),
+            pid: t.pid,
+            tid: t.tid,
+            ppid: t.ppid,
+            uid: ev.uid,
+            gid: ev.gid,
+            euid: ev.euid,
+            egid: ev.egid,
+            comm: c_string(&ev.comm),
+            binary,
+            argv: split_nul(rec.args),
+            argv_truncated: ev.flags & EXEC_ARGS_TRUNCATED != 0,
+            cwd,
+            start_time: self.clock.to_wall(t.start_ns),
+            container: parse_container(&cgroup_path),
+            cgroup: Cgroup { id: ev.cgroup_id, path: cgroup_path },
+            namespaces: Namespaces { pid: ev.pid_ns, mnt: ev.mnt_ns, net: ev.net_ns },
+            tty: tty(&ev.tty),
+            origin: Origin::Exec,
+        };
+        let ancestors = self.ancestors(&t);
+        let process = self.insert(t, process);
+        ProcessExec { time: self.clock.to_wall(ev.hdr.ktime_ns), process: Process::clone(&process), ancestors }
+    }
+
+    /// Parent first, following ppid while start times agree.
+    fn ancestors(&self, task: &Task) -> Vec<Ancestor> {
+        let mut out = Vec::new();
+        let (mut pid, mut start) = (task.ppid, task.parent_start_ns);
+        while out.len() < MAX_ANCESTORS {
+            let Some(entry) = self.entries.get(&pid).filter(|e| same_start(e.start_ns, start)) else { break };
+            let p = &entry.process;
+            out.push(Ancestor { exec_id: p.exec_id.clone(), pid: p.pid, binary: p.binary.clone() });
+            if p.ppid == 0 || p.ppid == pid {
+                break;
+            }
+            (pid, start) = (p.ppid, entry.parent_start_ns);
+        }
+        out
+    }
+
+    /// Ends a process. The second value is false when the table did not know
+    /// it and the event was rebuilt from the record and /proc alone.
+    pub fn on_exit(&mut self, exit: &ExitEvent) -> (ProcessExit, bool) {
+        let t = exit.task;
+        let known = self.entries.get(&t.pid).is_some_and(|e| same_start(e.start_ns, t.start_ns));
+        let process = if known {
+            self.entries.remove(&t.pid).map(|e| Process::clone(&e.process))
+        } else {
+            None
+        };
+        let process = process.unwrap_or_else(|| self.unknown_process(&t));
+        let event = ProcessExit {
+            time: self.clock.to_wall(exit.hdr.ktime_ns),
+            status: ExitStatus::from_wait_status(exit.exit_code),
+            duration_ns: exit.hdr.ktime_ns.saturating_sub(t.start_ns),
+            process,
+        };
+        (event, known)
+    }
+
+    fn unknown_process(&self, t: &Task) -> Process {
+        let mut p = match self.procfs.read(t.pid, &self.ids, self.clock) {
+            Some(snap) => snap.process,
+            None => Process {
+                exec_id: String::new(),
+                parent_exec_id: None,
+                pid: t.pid,
+                tid: t.tid,
+                ppid: t.ppid,
+                uid: 0,
+                gid: 0,
+                euid: 0,
+                egid: 0,
+                comm: String::new(),
+                binary: String::new(),
+                argv: Vec::new(),
+                argv_truncated: false,
+                cwd: String::new(),
+                start_time: self.clock.to_wall(t.start_ns),
+                cgroup: Cgroup { id: 0, path: String::new() },
+                container: None,
+                namespaces: Namespaces { pid: 0, mnt: 0, net: 0 },
+                tty: None,
+                origin: Origin::Procfs,
+            },
+        };
+        p.exec_id = self.ids.id(t.start_ns, t.pid);
+        p.parent_exec_id = self.parent_of(t).map(|parent| parent.exec_id.clone());
+        p
+    }
+
+    /// Drops entries whose process is gone from /proc (their exit was lost)
+    /// or whose pid now belongs to another process.
+    pub fn collect_garbage(&mut self) -> usize {
+        let before = self.entries.len();
+        let procfs = &self.procfs;
+        let (ids, clock) = (&self.ids, self.clock);
+        self.entries.retain(|pid, e| {
+            procfs.read(*pid, ids, clock).is_some_and(|snap| same_start(snap.start_ns, e.start_ns))
+        });
+        before - self.entries.len()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn c_string(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    text(&bytes[..end])
+}
+
+/// The kernel names pseudo-terminals `pts0`; users know them as `pts/0`.
+fn tty(name: &[u8]) -> Option<String> {
+    let name = c_string(name);
+    match name.strip_prefix("pts") {
+        _ if name.is_empty() => None,
+        Some(n) if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => Some(format!("pts/{n}")),
+        _ => Some(name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tty_names() {
+        assert_eq!(tty(b"pts3\0\0"), Some("pts/3".into()));
+        assert_eq!(tty(b"tty1\0"), Some("tty1".into()));
+        assert_eq!(tty(b"\0"), None);
+        assert_eq!(tty(b"ptsx\0"), Some("ptsx".into()));
+    }
+
+    #[test]
+    fn tick_resolution_start_times_match() {
+        assert!(same_start(1_234_560_000_000, 1_234_567_891_234));
+        assert!(same_start(1_234_567_891_234, 1_234_567_891_234));
+        assert!(!same_start(1_234_560_000_000, 1_234_570_000_001));
+    }
+}

@@ -1,0 +1,74 @@
+//! Stage 2: decodes records and runs them through the process table, on its
+//! own thread; passes events to the store writer through a bounded queue.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use sonde_bpf::decode::{decode, Record};
+use sonde_event::Event;
+
+use crate::process_table::ProcessTable;
+use crate::stats::Stats;
+
+const GC_EVERY: Duration = Duration::from_secs(30);
+
+pub fn run(mut table: ProcessTable, records: Receiver<Vec<u8>>, events: Sender<Event>, stats: Arc<Stats>) {
+    let mut last_gc = Instant::now();
+    loop {
+        match records.recv_timeout(Duration::from_secs(1)) {
+            Ok(bytes) => {
+                if let Some(event) = handle(&mut table, &bytes, &stats) {
+                    forward(&events, event, &stats);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if last_gc.elapsed() >= GC_EVERY {
+            let dropped = table.collect_garbage();
+            if dropped > 0 {
+                tracing::debug!(dropped, "process table entries whose exit was missed");
+            }
+            last_gc = Instant::now();
+        }
+        stats.process_table_size.store(table.entry_count() as u64, Relaxed);
+    }
+}
+
+fn handle(table: &mut ProcessTable, bytes: &[u8], stats: &Stats) -> Option<Event> {
+    match decode(bytes) {
+        Ok(Record::Fork(fork)) => {
+            table.on_fork(&fork);
+            None
+        }
+        Ok(Record::Exec(rec)) => {
+            let exec = table.on_exec(&rec);
+            if exec.process.argv_truncated {
+                stats.argv_truncated.fetch_add(1, Relaxed);
+            }
+            stats.exec_events.fetch_add(1, Relaxed);
+            Some(Event::ProcessExec(exec))
+        }
+        Ok(Record::Exit(exit)) => {
+            let (exit, known) = table.on_exit(&exit);
+            if !known {
+                stats.exits_unknown_process.fetch_add(1, Relaxed);
+            }
+            stats.exit_events.fetch_add(1, Relaxed);
+            Some(Event::ProcessExit(exit))
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "undecodable ring buffer record");
+            stats.count_decode_error(&e);
+            None
+        }
+    }
+}
+
+fn forward(events: &Sender<Event>, event: Event, stats: &Stats) {
+    if let Err(TrySendError::Full(_)) = events.try_send(event) {
+        stats.store_queue_dropped.fetch_add(1, Relaxed);
+    }
+}

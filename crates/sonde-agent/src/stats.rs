@@ -1,0 +1,143 @@
+//! The pipeline's own counters: what each stage received, produced and lost.
+//! One struct shared by every stage; rendered as Prometheus text on
+//! `/metrics` and as JSON in `sonde status`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use serde::Serialize;
+use sonde_bpf::abi::EVENT_TYPE_MAX;
+use sonde_bpf::decode::DecodeError;
+
+/// Kernel record types by ABI number, as metric labels.
+pub const RECORD_TYPES: [&str; EVENT_TYPE_MAX as usize] = ["none", "exec", "exit", "fork"];
+
+const DECODE_REASONS: [&str; 5] = ["short", "version", "size", "unknown_type", "overrun"];
+
+#[derive(Default)]
+pub struct Stats {
+    /// Records read from the ring buffer, per type.
+    pub records: [AtomicU64; EVENT_TYPE_MAX as usize],
+    /// Records the kernel could not reserve ring-buffer space for, per type
+    /// (the last reading of the kernel's per-CPU counters).
+    pub kernel_lost: [AtomicU64; EVENT_TYPE_MAX as usize],
+    pub decode_errors: [AtomicU64; DECODE_REASONS.len()],
+    /// Records dropped because the queue between the ring-buffer reader and
+    /// the process table was full.
+    pub queue_dropped: AtomicU64,
+    pub exec_events: AtomicU64,
+    pub exit_events: AtomicU64,
+    /// Exec records whose argv was cut at the capture bound.
+    pub argv_truncated: AtomicU64,
+    /// Exits of processes the table did not know (rebuilt from the record alone).
+    pub exits_unknown_process: AtomicU64,
+    /// Events dropped because the queue to the store writer was full.
+    pub store_queue_dropped: AtomicU64,
+    pub stored_events: AtomicU64,
+    pub stored_bytes: AtomicU64,
+    /// Events that could not be written (store errors).
+    pub store_failed_events: AtomicU64,
+    pub retention_deleted_events: AtomicU64,
+    /// Live events a slow `--follow` client missed.
+    pub subscriber_lagged: AtomicU64,
+    pub process_table_size: AtomicU64,
+}
+
+impl Stats {
+    pub fn count_decode_error(&self, e: &DecodeError) {
+        let i = DECODE_REASONS.iter().position(|r| *r == e.reason()).unwrap_or(0);
+        self.decode_errors[i].fetch_add(1, Relaxed);
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let per_type = |a: &[AtomicU64; EVENT_TYPE_MAX as usize]| {
+            RECORD_TYPES[1..].iter().zip(&a[1..]).map(|(t, n)| (t.to_string(), n.load(Relaxed))).collect()
+        };
+        StatsSnapshot {
+            records: per_type(&self.records),
+            kernel_lost: per_type(&self.kernel_lost),
+            decode_errors: DECODE_REASONS
+                .iter()
+                .zip(&self.decode_errors)
+                .map(|(r, n)| (r.to_string(), n.load(Relaxed)))
+                .collect(),
+            queue_dropped: self.queue_dropped.load(Relaxed),
+            exec_events: self.exec_events.load(Relaxed),
+            exit_events: self.exit_events.load(Relaxed),
+            argv_truncated: self.argv_truncated.load(Relaxed),
+            exits_unknown_process: self.exits_unknown_process.load(Relaxed),
+            store_queue_dropped: self.store_queue_dropped.load(Relaxed),
+            stored_events: self.stored_events.load(Relaxed),
+            stored_bytes: self.stored_bytes.load(Relaxed),
+            store_failed_events: self.store_failed_events.load(Relaxed),
+            retention_deleted_events: self.retention_deleted_events.load(Relaxed),
+            subscriber_lagged: self.subscriber_lagged.load(Relaxed),
+            process_table_size: self.process_table_size.load(Relaxed),
+        }
+    }
+}
+
+/// A consistent-enough copy of [`Stats`] for `sonde status`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct StatsSnapshot {
+    pub records: BTreeMap<String, u64>,
+    pub kernel_lost: BTreeMap<String, u64>,
+    pub decode_errors: BTreeMap<String, u64>,
+    pub queue_dropped: u64,
+    pub exec_events: u64,
+    pub exit_events: u64,
+    pub argv_truncated: u64,
+    pub exits_unknown_process: u64,
+    pub store_queue_dropped: u64,
+    pub stored_events: u64,
+    pub stored_bytes: u64,
+    pub store_failed_events: u64,
+    pub retention_deleted_events: u64,
+    pub subscriber_lagged: u64,
+    pub process_table_size: u64,
+}
+
+impl StatsSnapshot {
+    /// Everything lost anywhere between the kernel and the store.
+    pub fn total_lost(&self) -> u64 {
+        self.kernel_lost.values().sum::<u64>()
+            + self.decode_errors.values().sum::<u64>()
+            + self.queue_dropped
+            + self.store_queue_dropped
+            + self.store_failed_events
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    pub fn to_prometheus(&self) -> String {
+        let mut out = String::new();
+        let mut family = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in samples {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        let labelled = |label: &str, v: &BTreeMap<String, u64>| -> Vec<(String, u64)> {
+            v.iter().map(|(l, n)| (format!("{{{label}=\"{l}\"}}"), *n)).collect()
+        };
+        let one = |n: u64| vec![(String::new(), n)];
+        family("sonde_ringbuf_records_total", "counter", "Records read from the kernel ring buffer.", &labelled("type", &self.records));
+        family("sonde_kernel_lost_records_total", "counter", "Records the kernel dropped because the ring buffer was full.", &labelled("type", &self.kernel_lost));
+        family("sonde_decode_errors_total", "counter", "Ring-buffer records that failed to decode.", &labelled("reason", &self.decode_errors));
+        family("sonde_queue_dropped_records_total", "counter", "Records dropped because the processing queue was full.", &one(self.queue_dropped));
+        family("sonde_events_total", "counter", "Events produced by the process table.", &[
+            ("{type=\"process_exec\"}".into(), self.exec_events),
+            ("{type=\"process_exit\"}".into(), self.exit_events),
+        ]);
+        family("sonde_exec_argv_truncated_total", "counter", "Exec events whose argv was cut at the capture bound.", &one(self.argv_truncated));
+        family("sonde_exit_unknown_process_total", "counter", "Exits of processes the process table did not know.", &one(self.exits_unknown_process));
+        family("sonde_store_queue_dropped_events_total", "counter", "Events dropped because the store writer's queue was full.", &one(self.store_queue_dropped));
+        family("sonde_store_written_events_total", "counter", "Events durably written to the event store.", &one(self.stored_events));
+        family("sonde_store_written_bytes_total", "counter", "Encoded bytes written to the event store.", &one(self.stored_bytes));
+        family("sonde_store_failed_events_total", "counter", "Events the event store failed to write.", &one(self.store_failed_events));
+        family("sonde_retention_deleted_events_total", "counter", "Events deleted by retention.", &one(self.retention_deleted_events));
+        family("sonde_subscriber_lagged_events_total", "counter", "Live events a slow follower missed.", &one(self.subscriber_lagged));
+        family("sonde_process_table_entries", "gauge", "Processes in the process table.", &one(self.process_table_size));
+        out
+    }
+}

@@ -1,0 +1,69 @@
+//! The CLI's side of the agent's HTTP API.
+
+use std::io::{BufRead, BufReader};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+
+pub struct Client {
+    base: String,
+    http: ureq::Agent,
+}
+
+impl Client {
+    pub fn new(server: &str) -> Self {
+        let base = if server.contains("://") { server.to_string() } else { format!("http://{server}") };
+        let http = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(3)))
+            .build()
+            .new_agent();
+        Client { base: base.trim_end_matches('/').to_string(), http }
+    }
+
+    fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        for (key, value) in query {
+            request = request.query(*key, value);
+        }
+        let response = request.call().map_err(|e| {
+            anyhow!(
+                "cannot reach the sonde agent at {} ({e}); start it with `sudo sonde agent` or pass --server",
+                self.base
+            )
+        })?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.into_body().read_to_string().unwrap_or_default();
+            let message = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error")?.as_str().map(str::to_string))
+                .unwrap_or(body);
+            bail!("the agent answered {status}: {}", message.trim());
+        }
+        Ok(response)
+    }
+
+    pub fn json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        let body = self.get(path, &[])?.into_body().read_to_string()?;
+        serde_json::from_str(&body).context("the agent's answer is not JSON")
+    }
+
+    /// Calls `each` for every line of a (possibly endless) JSON-lines answer;
+    /// stops early when `each` returns false.
+    pub fn lines(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        mut each: impl FnMut(&str) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<()> {
+        let body = self.get(path, query)?.into_body();
+        for line in BufReader::new(body.into_reader()).lines() {
+            let line = line.context("reading the agent's answer")?;
+            if !line.is_empty() && !each(&line)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sonde_agent::{Agent, AgentConfig};
+use sonde_store::{RedbStore, Retention};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where the event store lives.
+    #[arg(long, env = "SONDE_DATA_DIR", default_value = "/var/lib/sonde")]
+    data_dir: PathBuf,
+    /// Address of the HTTP API. Loopback by default: the API has no authentication.
+    #[arg(long, env = "SONDE_LISTEN", default_value = super::DEFAULT_SERVER)]
+    listen: SocketAddr,
+    /// Delete events older than this (e.g. 7d, 12h).
+    #[arg(long, default_value = "7d", value_parser = humantime_duration)]
+    retention_age: Duration,
+    /// Keep at most this many bytes of events (e.g. 1GiB, 500MB).
+    #[arg(long, default_value = "1GiB", value_parser = byte_size)]
+    retention_size: u64,
+    /// Kernel ring buffer size (e.g. 32MiB).
+    #[arg(long, default_value = "32MiB", value_parser = byte_size)]
+    ring_size: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SONDE_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // Root, BTF and tracefs first: they explain failures better than what follows.
+    sonde_bpf::preflight()?;
+    let store = RedbStore::open(&args.data_dir)?;
+    let config = AgentConfig {
+        ring_bytes: u32::try_from(args.ring_size).context("--ring-size must be below 4GiB")?,
+        retention: Retention { max_age: Some(args.retention_age), max_bytes: Some(args.retention_size) },
+        ..AgentConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(args.listen))
+        .with_context(|| format!("cannot listen on {} (choose another with --listen)", args.listen))?;
+    let agent = Agent::start(config, Arc::new(store))?;
+    tracing::info!(
+        api = %format!("http://{}", args.listen),
+        data_dir = %args.data_dir.display(),
+        "sonde agent running"
+    );
+    let served = runtime.block_on(sonde_api::serve(listener, agent.handle(), shutdown_signal()));
+    tracing::info!("stopping: flushing queued events to the store");
+    agent.shutdown();
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn humantime_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 7d, 12h, 30m)"))
+}
+
+/// `1GiB`, `500MB`, `4096`.
+fn byte_size(text: &str) -> Result<u64, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a size (examples: 1GiB, 500MB)"))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}` (use B, KB, MB, GB, KiB, MiB, GiB)")),
+    };
+    number.checked_mul(scale).ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(byte_size("4096"), Ok(4096));
+        assert_eq!(byte_size("32MiB"), Ok(32 << 20));
+        assert_eq!(byte_size("2GB"), Ok(2_000_000_000));
+        assert!(byte_size("12XB").is_err());
+        assert!(byte_size("MiB").is_err());
+    }
+}

@@ -1,0 +1,37 @@
+pub mod agent;
+pub mod doctor;
+pub mod events;
+pub mod schema;
+pub mod status;
+
+use std::process::ExitCode;
+
+/// Default address of the agent's API: loopback only.
+pub const DEFAULT_SERVER: &str = "127.0.0.1:7411";
+
+/// `-o` for commands that print events or reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Table,
+    Compact,
+    Json,
+}
+
+/// An error and its causes on one line.
+pub fn one_line(e: &anyhow::Error) -> String {
+    e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+}
+
+/// clap's own errors, cut to one line that says where help is.
+pub fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind::{DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion};
+    if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+        let _ = e.print();
+        return if e.kind() == DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    }
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("invalid command line");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("sonde: error: {first} (see `sonde --help`)");
+    ExitCode::from(2)
+}

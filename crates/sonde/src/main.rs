@@ -1,0 +1,59 @@
+//! The `sonde` command: parses the command line and hands each subcommand to
+//! its module under `cmd/`.
+
+mod client;
+mod cmd;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// eBPF observability for Linux hosts: process lifecycle events, on
+/// tracepoints only, kept in an embedded store.
+#[derive(Parser)]
+#[command(name = "sonde", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the collectors, the event store and the HTTP API.
+    Agent(cmd::agent::Args),
+    /// Probe the running kernel and show which collector runs on which hooks.
+    Doctor(cmd::doctor::Args),
+    /// Show stored and live events from a running agent.
+    Events(cmd::events::Args),
+    /// Show a running agent's collectors, counters and losses.
+    Status(cmd::status::Args),
+    /// Print the JSON Schema of the events.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return cmd::usage_error(e),
+    };
+    if !matches!(cli.command, Command::Agent(_)) {
+        // Short-lived commands end quietly when their reader goes (`| head`).
+        // SAFETY: called before any thread starts; SIG_DFL is always valid.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
+    let result = match cli.command {
+        Command::Agent(args) => cmd::agent::run(args),
+        Command::Doctor(args) => cmd::doctor::run(args),
+        Command::Events(args) => cmd::events::run(args),
+        Command::Status(args) => cmd::status::run(args),
+        Command::Schema => cmd::schema::run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sonde: error: {}", cmd::one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
