@@ -1,0 +1,130 @@
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sonde_agent::{Agent, AgentConfig, AgentHandle};
+use sonde_event::{Event, EventFilter, ProcessExec, ProcessExit};
+use sonde_store::{EventStore, Query, RedbStore};
+use tempfile::TempDir;
+use tokio::sync::broadcast::{error::TryRecvError, Receiver};
+
+/// A running agent on a throwaway store, with a live subscription opened
+/// before anything the test does.
+pub struct TestAgent {
+    pub agent: Option<Agent>,
+    pub handle: AgentHandle,
+    live: Receiver<Arc<Event>>,
+    seen: Vec<Arc<Event>>,
+    _dir: TempDir,
+}
+
+/// Starts an agent, or says why the test is skipped.
+pub fn start() -> Option<TestAgent> {
+    if let Err(e) = sonde_bpf::preflight() {
+        eprintln!("SKIP: {e}");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn EventStore> = Arc::new(RedbStore::open(dir.path()).unwrap());
+    let config = AgentConfig { batch_wait: Duration::from_millis(20), ..AgentConfig::default() };
+    let agent = Agent::start(config, store).expect("agent starts");
+    let handle = agent.handle();
+    let live = handle.subscribe();
+    Some(TestAgent { agent: Some(agent), handle, live, seen: Vec::new(), _dir: dir })
+}
+
+impl TestAgent {
+    /// Waits until `found` returns Some over the events seen so far.
+    pub fn wait_for<T>(&mut self, what: &str, found: impl Fn(&[Arc<Event>]) -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            loop {
+                match self.live.try_recv() {
+                    Ok(event) => self.seen.push(event),
+                    Err(TryRecvError::Empty) => break,
+                    Err(e) => panic!("live stream: {e}"),
+                }
+            }
+            if let Some(t) = found(&self.seen) {
+                return t;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn exec_of(&mut self, pid: u32) -> ProcessExec {
+        self.wait_for(&format!("exec of {pid}"), |events| {
+            events.iter().find_map(|e| match &**e {
+                Event::ProcessExec(x) if x.process.pid == pid => Some(x.clone()),
+                _ => None,
+            })
+        })
+    }
+
+    pub fn exit_of(&mut self, pid: u32) -> ProcessExit {
+        self.wait_for(&format!("exit of {pid}"), |events| {
+            events.iter().find_map(|e| match &**e {
+                Event::ProcessExit(x) if x.process.pid == pid => Some(x.clone()),
+                _ => None,
+            })
+        })
+    }
+
+    /// Every exec with `marker` as one of its arguments, in order.
+    pub fn execs_with(&mut self, marker: &str, count: usize) -> Vec<ProcessExec> {
+        let pick = |events: &[Arc<Event>]| -> Vec<ProcessExec> {
+            events
+                .iter()
+                .filter_map(|e| match &**e {
+                    Event::ProcessExec(x) if x.process.argv.iter().any(|a| a == marker) => Some(x.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        self.wait_for(&format!("{count} execs with {marker}"), |events| {
+            let found = pick(events);
+            (found.len() >= count).then_some(found)
+        })
+    }
+
+    /// The store holds what the live stream showed.
+    pub fn stored(&self, filter: EventFilter) -> Vec<Event> {
+        let query = Query { filter, ..Query::default() };
+        self.handle.store().query(&query).unwrap().events
+    }
+
+    /// Nothing was lost anywhere in the pipeline.
+    pub fn assert_no_loss(&self) {
+        let stats = self.handle.stats().snapshot();
+        assert_eq!(stats.total_lost(), 0, "losses: {stats:?}");
+    }
+}
+
+impl Drop for TestAgent {
+    fn drop(&mut self) {
+        if let Some(agent) = self.agent.take() {
+            agent.shutdown();
+        }
+    }
+}
+
+/// Runs `program args…` to completion; returns its pid and exit code.
+pub fn run(program: &str, args: &[&str]) -> (u32, Option<i32>) {
+    let mut child = Command::new(program).args(args).spawn().unwrap();
+    let pid = child.id();
+    let status = child.wait().unwrap();
+    (pid, status.code())
+}
+
+pub fn spawn_waiting(script: &str) -> Child {
+    Command::new("/bin/sh")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+pub fn this_pid() -> u32 {
+    std::process::id()
+}

@@ -1,0 +1,111 @@
+use sonde_event::{EventFilter, EventKind, Origin};
+
+use crate::harness::{run, start, this_pid};
+
+#[test]
+fn exit_code_of_sh_c_exit_7() {
+    let Some(mut agent) = start() else { return };
+    let (pid, code) = run("/bin/sh", &["-c", "exit 7"]);
+    assert_eq!(code, Some(7));
+
+    let exec = agent.exec_of(pid);
+    let p = &exec.process;
+    assert_eq!(p.binary, "/bin/sh");
+    assert_eq!(p.argv, ["/bin/sh", "-c", "exit 7"]);
+    assert!(!p.argv_truncated);
+    assert_eq!((p.pid, p.tid, p.ppid), (pid, pid, this_pid()));
+    assert_eq!(p.uid, nix::unistd::getuid().as_raw());
+    assert_eq!(p.euid, nix::unistd::geteuid().as_raw());
+    assert_eq!(p.gid, nix::unistd::getgid().as_raw());
+    assert_eq!(p.cwd, std::env::current_dir().unwrap().to_str().unwrap());
+    assert_eq!(p.origin, Origin::Exec);
+    assert_eq!(p.comm, "sh");
+    assert_eq!(exec.ancestors[0].pid, this_pid(), "the test process is the parent");
+    assert_eq!(p.parent_exec_id.as_deref(), Some(exec.ancestors[0].exec_id.as_str()));
+    let me = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    assert_eq!(me.to_str().unwrap(), format!("pid:[{}]", p.namespaces.pid));
+
+    let exit = agent.exit_of(pid);
+    assert_eq!(exit.status.code, Some(7));
+    assert_eq!(exit.status.signal, None);
+    assert_eq!(exit.process.exec_id, p.exec_id, "the exit names the image that exited");
+    assert!(exit.duration_ns > 0 && exit.duration_ns < 10_000_000_000);
+    assert!(exit.time >= exec.time);
+
+    let stored = agent.stored(EventFilter { pid: Some(pid), ..EventFilter::default() });
+    assert_eq!(stored.iter().map(|e| e.kind()).collect::<Vec<_>>(), [EventKind::ProcessExec, EventKind::ProcessExit]);
+    agent.assert_no_loss();
+}
+
+#[test]
+fn three_level_process_tree_has_exact_ancestry() {
+    let Some(mut agent) = start() else { return };
+    // `; exit $?` keeps each shell from exec'ing its last command in place.
+    let script = "/bin/sh -c '/bin/sh -c \"/bin/sh -c \\\"exit 5\\\" tree3; exit \\$?\" tree2; exit $?' tree1; exit $?";
+    let (top, code) = run("/bin/sh", &["-c", script]);
+    assert_eq!(code, Some(5));
+
+    let [l1, l2, l3] = ["tree1", "tree2", "tree3"].map(|level| agent.execs_with(level, 1).remove(0));
+    assert_eq!(l1.process.ppid, top);
+    assert_eq!(l2.process.ppid, l1.process.pid);
+    assert_eq!(l3.process.ppid, l2.process.pid);
+    assert_eq!(l2.process.parent_exec_id.as_ref(), Some(&l1.process.exec_id));
+    assert_eq!(l3.process.parent_exec_id.as_ref(), Some(&l2.process.exec_id));
+    let chain: Vec<u32> = l3.ancestors.iter().take(4).map(|a| a.pid).collect();
+    assert_eq!(chain, [l2.process.pid, l1.process.pid, top, this_pid()]);
+    assert_eq!(l3.ancestors[0].exec_id, l2.process.exec_id);
+    assert_eq!(l3.ancestors[1].exec_id, l1.process.exec_id);
+    assert_eq!(l3.ancestors[0].binary, "/bin/sh");
+    assert_eq!(l3.process.argv, ["/bin/sh", "-c", "exit 5", "tree3"]);
+    for level in [&l1, &l2, &l3] {
+        assert_eq!(agent.exit_of(level.process.pid).status.code, Some(5));
+    }
+    agent.assert_no_loss();
+}
+
+#[test]
+fn three_hundred_arguments_arrive_whole() {
+    let Some(mut agent) = start() else { return };
+    let args: Vec<String> = (0..300).map(|i| format!("arg-{i}")).collect();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (pid, code) = run("/bin/true", &refs);
+    assert_eq!(code, Some(0));
+    let p = agent.exec_of(pid).process;
+    assert_eq!(p.argv.len(), 301);
+    assert_eq!(p.argv[0], "/bin/true");
+    assert_eq!(&p.argv[1..], &args[..]);
+    assert!(!p.argv_truncated);
+    agent.assert_no_loss();
+}
+
+#[test]
+fn a_10_kb_argument_arrives_whole_and_a_40_kb_one_is_cut_and_flagged() {
+    let Some(mut agent) = start() else { return };
+    let ten_kb = "x".repeat(10 * 1024);
+    let (pid, _) = run("/bin/true", &[&ten_kb]);
+    let p = agent.exec_of(pid).process;
+    assert_eq!(p.argv, ["/bin/true", ten_kb.as_str()]);
+    assert!(!p.argv_truncated);
+
+    let forty_kb = "y".repeat(40 * 1024);
+    let (pid, _) = run("/bin/true", &["first", &forty_kb]);
+    let p = agent.exec_of(pid).process;
+    assert!(p.argv_truncated);
+    assert_eq!(&p.argv[..2], ["/bin/true", "first"]);
+    let kept = sonde_bpf::abi::ARGS_MAX - "/bin/true\0first\0".len();
+    assert_eq!(p.argv[2], "y".repeat(kept), "cut exactly at the capture bound");
+    assert_eq!(agent.handle.stats().snapshot().argv_truncated, 1);
+    agent.assert_no_loss();
+}
+
+#[test]
+fn death_by_signal_is_named() {
+    let Some(mut agent) = start() else { return };
+    let (pid, code) = run("/bin/sh", &["-c", "kill -KILL $$"]);
+    assert_eq!(code, None);
+    let exit = agent.exit_of(pid);
+    assert_eq!(exit.status.code, None);
+    assert_eq!(exit.status.signal.as_deref(), Some("SIGKILL"));
+    assert!(!exit.status.core_dumped);
+    agent.assert_no_loss();
+}

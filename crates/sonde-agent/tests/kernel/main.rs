@@ -1,0 +1,10 @@
+//! Real-kernel tests of the process collector: each loads the real programs
+//! through a full agent (kernel → ring buffer → process table → store) and
+//! asserts the exact events. Root is required; without it each test prints
+//! why it skipped.
+
+mod harness;
+
+mod cgroups;
+mod lifecycle;
+mod startup;
