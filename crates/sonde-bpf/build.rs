@@ -31,8 +31,12 @@ fn main() -> Result<()> {
 
     for entry in fs::read_dir(&bpf_dir)? {
         let src = entry?.path();
-        let Some(name) = src.file_name().and_then(|n| n.to_str()) else { continue };
-        let Some(stem) = name.strip_suffix(".bpf.c") else { continue };
+        let Some(name) = src.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(stem) = name.strip_suffix(".bpf.c") else {
+            continue;
+        };
         SkeletonBuilder::new()
             .source(&src)
             .clang(&clang)
@@ -62,8 +66,15 @@ fn vmlinux_header(dest: &Path) -> Result<()> {
     }
     let bpftool = ["bpftool", "/usr/sbin/bpftool", "/sbin/bpftool"]
         .into_iter()
-        .find(|b| Command::new(b).arg("version").output().is_ok_and(|o| o.status.success()))
-        .context("bpftool not found: install it (apt-get install bpftool) or set SONDE_VMLINUX_H")?;
+        .find(|b| {
+            Command::new(b)
+                .arg("version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .context(
+            "bpftool not found: install it (apt-get install bpftool) or set SONDE_VMLINUX_H",
+        )?;
     let dump = Command::new(bpftool)
         .args(["btf", "dump", "file", BTF, "format", "c"])
         .output()
@@ -82,9 +93,16 @@ fn find_clang() -> Result<PathBuf> {
     if let Ok(clang) = env::var("SONDE_CLANG") {
         return Ok(clang.into());
     }
-    let candidates = (14..=30).rev().map(|v| format!("clang-{v}")).chain(["clang".to_string()]);
+    let candidates = (14..=30)
+        .rev()
+        .map(|v| format!("clang-{v}"))
+        .chain(["clang".to_string()]);
     for candidate in candidates {
-        if Command::new(&candidate).arg("--version").output().is_ok_and(|o| o.status.success()) {
+        if Command::new(&candidate)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             return Ok(candidate.into());
         }
     }

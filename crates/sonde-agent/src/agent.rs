@@ -78,10 +78,14 @@ impl Agent {
         let mut table = ProcessTable::new(ExecIds::for_this_boot()?, BootClock::new());
         let mut threads = Vec::new();
         let (s, st) = (stats.clone(), stop.clone());
-        threads.push(spawn("sonde-ring", move || ring_reader::run(ring, lost, record_tx, s, st))?);
+        threads.push(spawn("sonde-ring", move || {
+            ring_reader::run(ring, lost, record_tx, s, st)
+        })?);
         table.seed_from_procfs();
         let s = stats.clone();
-        threads.push(spawn("sonde-process", move || processor::run(table, record_rx, event_tx, s))?);
+        threads.push(spawn("sonde-process", move || {
+            processor::run(table, record_rx, event_tx, s)
+        })?);
         let writer_config = WriterConfig {
             batch_max: config.batch_max,
             batch_wait: config.batch_wait,
@@ -89,10 +93,22 @@ impl Agent {
             retention_every: config.retention_every,
         };
         let (s, w, l) = (stats.clone(), store.clone(), live.clone());
-        threads.push(spawn("sonde-writer", move || writer::run(writer_config, w, event_rx, l, s))?);
+        threads.push(spawn("sonde-writer", move || {
+            writer::run(writer_config, w, event_rx, l, s)
+        })?);
 
-        let handle = AgentHandle { stats, store, live, started: Timestamp::now() };
-        Ok(Agent { handle, stop, threads, _program: program })
+        let handle = AgentHandle {
+            stats,
+            store,
+            live,
+            started: Timestamp::now(),
+        };
+        Ok(Agent {
+            handle,
+            stop,
+            threads,
+            _program: program,
+        })
     }
 
     pub fn handle(&self) -> AgentHandle {
@@ -148,7 +164,10 @@ impl AgentHandle {
             Err(e) => (None, Some(e.to_string())),
         };
         let exec_event_bytes = store.as_ref().and_then(|s| {
-            let exec = s.per_kind.iter().find(|k| k.kind == EventKind::ProcessExec)?;
+            let exec = s
+                .per_kind
+                .iter()
+                .find(|k| k.kind == EventKind::ProcessExec)?;
             (exec.events > 0).then(|| exec.bytes as f64 / exec.events as f64)
         });
         AgentStatus {
@@ -156,7 +175,10 @@ impl AgentHandle {
             schema_version: SCHEMA_VERSION,
             started: self.started,
             uptime_seconds: (Timestamp::now().0.saturating_sub(self.started.0)) / 1_000_000_000,
-            collectors: vec![CollectorStatus { name: "process", hooks: PROCESS_HOOKS.to_vec() }],
+            collectors: vec![CollectorStatus {
+                name: "process",
+                hooks: PROCESS_HOOKS.to_vec(),
+            }],
             lost_total: pipeline.total_lost(),
             pipeline,
             store,

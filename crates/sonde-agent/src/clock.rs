@@ -19,7 +19,9 @@ impl BootClock {
     pub fn new() -> Self {
         let wall = now_ns(ClockId::CLOCK_REALTIME);
         let boot = now_ns(ClockId::CLOCK_BOOTTIME);
-        BootClock { boot_wall_ns: wall.saturating_sub(boot) }
+        BootClock {
+            boot_wall_ns: wall.saturating_sub(boot),
+        }
     }
 
     pub fn to_wall(self, boot_ns: u64) -> Timestamp {

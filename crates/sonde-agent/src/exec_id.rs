@@ -18,7 +18,9 @@ impl ExecIds {
     pub fn new(boot_id: &str) -> Self {
         // The first group of the UUID is plenty to tell boots of one host apart.
         let short = boot_id.trim().split('-').next().unwrap_or_default();
-        ExecIds { boot_id: short.to_string() }
+        ExecIds {
+            boot_id: short.to_string(),
+        }
     }
 
     /// Reads the kernel's boot id.

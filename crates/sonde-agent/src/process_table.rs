@@ -44,7 +44,12 @@ fn same_start(a: u64, b: u64) -> bool {
 
 impl ProcessTable {
     pub fn new(ids: ExecIds, clock: BootClock) -> Self {
-        ProcessTable { entries: HashMap::new(), ids, clock, procfs: ProcReader::new() }
+        ProcessTable {
+            entries: HashMap::new(),
+            ids,
+            clock,
+            procfs: ProcReader::new(),
+        }
     }
 
     pub fn entry_count(&self) -> usize {
@@ -55,7 +60,11 @@ impl ProcessTable {
     pub fn seed_from_procfs(&mut self) {
         for pid in self.procfs.pids() {
             if let Some(snap) = self.procfs.read(pid, &self.ids, self.clock) {
-                let entry = Entry { process: Arc::new(snap.process), start_ns: snap.start_ns, parent_start_ns: 0 };
+                let entry = Entry {
+                    process: Arc::new(snap.process),
+                    start_ns: snap.start_ns,
+                    parent_start_ns: 0,
+                };
                 self.entries.entry(pid).or_insert(entry);
             }
         }
@@ -106,7 +115,11 @@ impl ProcessTable {
 
     fn insert(&mut self, t: Task, process: Process) -> Arc<Process> {
         let process = Arc::new(process);
-        let entry = Entry { process: process.clone(), start_ns: t.start_ns, parent_start_ns: t.parent_start_ns };
+        let entry = Entry {
+            process: process.clone(),
+            start_ns: t.start_ns,
+            parent_start_ns: t.parent_start_ns,
+        };
         self.entries.insert(t.pid, entry);
         process
     }
@@ -139,14 +152,25 @@ impl ProcessTable {
             cwd,
             start_time: self.clock.to_wall(t.start_ns),
             container: parse_container(&cgroup_path),
-            cgroup: Cgroup { id: ev.cgroup_id, path: cgroup_path },
-            namespaces: Namespaces { pid: ev.pid_ns, mnt: ev.mnt_ns, net: ev.net_ns },
+            cgroup: Cgroup {
+                id: ev.cgroup_id,
+                path: cgroup_path,
+            },
+            namespaces: Namespaces {
+                pid: ev.pid_ns,
+                mnt: ev.mnt_ns,
+                net: ev.net_ns,
+            },
             tty: tty(&ev.tty),
             origin: Origin::Exec,
         };
         let ancestors = self.ancestors(&t);
         let process = self.insert(t, process);
-        ProcessExec { time: self.clock.to_wall(ev.hdr.ktime_ns), process: Process::clone(&process), ancestors }
+        ProcessExec {
+            time: self.clock.to_wall(ev.hdr.ktime_ns),
+            process: Process::clone(&process),
+            ancestors,
+        }
     }
 
     /// Parent first, following ppid while start times agree.
@@ -154,9 +178,19 @@ impl ProcessTable {
         let mut out = Vec::new();
         let (mut pid, mut start) = (task.ppid, task.parent_start_ns);
         while out.len() < MAX_ANCESTORS {
-            let Some(entry) = self.entries.get(&pid).filter(|e| same_start(e.start_ns, start)) else { break };
+            let Some(entry) = self
+                .entries
+                .get(&pid)
+                .filter(|e| same_start(e.start_ns, start))
+            else {
+                break;
+            };
             let p = &entry.process;
-            out.push(Ancestor { exec_id: p.exec_id.clone(), pid: p.pid, binary: p.binary.clone() });
+            out.push(Ancestor {
+                exec_id: p.exec_id.clone(),
+                pid: p.pid,
+                binary: p.binary.clone(),
+            });
             if p.ppid == 0 || p.ppid == pid {
                 break;
             }
@@ -169,9 +203,14 @@ impl ProcessTable {
     /// it and the event was rebuilt from the record and /proc alone.
     pub fn on_exit(&mut self, exit: &ExitEvent) -> (ProcessExit, bool) {
         let t = exit.task;
-        let known = self.entries.get(&t.pid).is_some_and(|e| same_start(e.start_ns, t.start_ns));
+        let known = self
+            .entries
+            .get(&t.pid)
+            .is_some_and(|e| same_start(e.start_ns, t.start_ns));
         let process = if known {
-            self.entries.remove(&t.pid).map(|e| Process::clone(&e.process))
+            self.entries
+                .remove(&t.pid)
+                .map(|e| Process::clone(&e.process))
         } else {
             None
         };
@@ -204,9 +243,16 @@ impl ProcessTable {
                 argv_truncated: false,
                 cwd: String::new(),
                 start_time: self.clock.to_wall(t.start_ns),
-                cgroup: Cgroup { id: 0, path: String::new() },
+                cgroup: Cgroup {
+                    id: 0,
+                    path: String::new(),
+                },
                 container: None,
-                namespaces: Namespaces { pid: 0, mnt: 0, net: 0 },
+                namespaces: Namespaces {
+                    pid: 0,
+                    mnt: 0,
+                    net: 0,
+                },
                 tty: None,
                 origin: Origin::Procfs,
             },
@@ -223,7 +269,9 @@ impl ProcessTable {
         let procfs = &self.procfs;
         let (ids, clock) = (&self.ids, self.clock);
         self.entries.retain(|pid, e| {
-            procfs.read(*pid, ids, clock).is_some_and(|snap| same_start(snap.start_ns, e.start_ns))
+            procfs
+                .read(*pid, ids, clock)
+                .is_some_and(|snap| same_start(snap.start_ns, e.start_ns))
         });
         before - self.entries.len()
     }
@@ -243,7 +291,9 @@ fn tty(name: &[u8]) -> Option<String> {
     let name = c_string(name);
     match name.strip_prefix("pts") {
         _ if name.is_empty() => None,
-        Some(n) if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => Some(format!("pts/{n}")),
+        Some(n) if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => {
+            Some(format!("pts/{n}"))
+        }
         _ => Some(name),
     }
 }

@@ -14,7 +14,12 @@ use crate::stats::Stats;
 
 const GC_EVERY: Duration = Duration::from_secs(30);
 
-pub fn run(mut table: ProcessTable, records: Receiver<Vec<u8>>, events: Sender<Event>, stats: Arc<Stats>) {
+pub fn run(
+    mut table: ProcessTable,
+    records: Receiver<Vec<u8>>,
+    events: Sender<Event>,
+    stats: Arc<Stats>,
+) {
     let mut last_gc = Instant::now();
     loop {
         match records.recv_timeout(Duration::from_secs(1)) {
@@ -33,7 +38,9 @@ pub fn run(mut table: ProcessTable, records: Receiver<Vec<u8>>, events: Sender<E
             }
             last_gc = Instant::now();
         }
-        stats.process_table_size.store(table.entry_count() as u64, Relaxed);
+        stats
+            .process_table_size
+            .store(table.entry_count() as u64, Relaxed);
     }
 }
 

@@ -37,8 +37,11 @@ impl ProcReader {
 
     /// Every numeric entry of /proc.
     pub fn pids(&self) -> Vec<u32> {
-        let Ok(dir) = fs::read_dir(&self.root) else { return Vec::new() };
-        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect()
+        let Ok(dir) = fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect()
     }
 
     /// Reads one process; `None` if it is gone (or vanishes while read).
@@ -49,10 +52,17 @@ impl ProcReader {
         let [uid, euid] = id_pair(&status, "Uid:")?;
         let [gid, egid] = id_pair(&status, "Gid:")?;
         let argv = split_nul(&fs::read(dir.join("cmdline")).unwrap_or_default());
-        let link = |name: &str| fs::read_link(dir.join(name)).ok().map(|p| p.to_string_lossy().into_owned());
+        let link = |name: &str| {
+            fs::read_link(dir.join(name))
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned())
+        };
         let cgroup_path = fs::read_to_string(dir.join("cgroup"))
             .ok()
-            .and_then(|text| text.lines().find_map(|l| l.strip_prefix("0::").map(str::to_string)))
+            .and_then(|text| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix("0::").map(str::to_string))
+            })
             .unwrap_or_else(|| "/".into());
         let cgroup_id = self
             .cgroup2
@@ -79,8 +89,15 @@ impl ProcReader {
             cwd: link("cwd").unwrap_or_default(),
             start_time: clock.to_wall(start_ns),
             container: parse_container(&cgroup_path),
-            cgroup: Cgroup { id: cgroup_id, path: cgroup_path },
-            namespaces: Namespaces { pid: ns("pid"), mnt: ns("mnt"), net: ns("net") },
+            cgroup: Cgroup {
+                id: cgroup_id,
+                path: cgroup_path,
+            },
+            namespaces: Namespaces {
+                pid: ns("pid"),
+                mnt: ns("mnt"),
+                net: ns("net"),
+            },
             tty: tty_name(stat.tty_nr),
             origin: Origin::Procfs,
         };
@@ -133,7 +150,10 @@ pub fn split_nul(bytes: &[u8]) -> Vec<String> {
     if bytes.is_empty() {
         return Vec::new();
     }
-    bytes.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+    bytes
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
 }
 
 fn ns_inode(link: &Path) -> Option<u32> {
@@ -171,10 +191,16 @@ mod tests {
 
     #[test]
     fn stat_with_parentheses_in_comm() {
-        let text = "42 (we(ird) n) S 7 42 42 34816 42 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 \n";
+        let text =
+            "42 (we(ird) n) S 7 42 42 34816 42 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 \n";
         assert_eq!(
             Stat::parse(text),
-            Some(Stat { comm: "we(ird) n".into(), ppid: 7, tty_nr: 34816, start_ticks: 98765 })
+            Some(Stat {
+                comm: "we(ird) n".into(),
+                ppid: 7,
+                tty_nr: 34816,
+                start_ticks: 98765
+            })
         );
         assert_eq!(Stat::parse("42 (truncated"), None);
     }
@@ -201,7 +227,10 @@ mod tests {
         let snap = ProcReader::new().read(me, &ids, BootClock::new()).unwrap();
         assert_eq!(snap.process.pid, me);
         assert_eq!(snap.process.ppid, nix::unistd::getppid().as_raw() as u32);
-        assert_eq!(snap.process.binary, std::env::current_exe().unwrap().to_str().unwrap());
+        assert_eq!(
+            snap.process.binary,
+            std::env::current_exe().unwrap().to_str().unwrap()
+        );
         assert_eq!(snap.process.argv, std::env::args().collect::<Vec<_>>());
         assert!(snap.start_ns > 0);
     }

@@ -15,7 +15,13 @@ use crate::stats::Stats;
 const POLL: Duration = Duration::from_millis(100);
 const LOST_READ_EVERY: Duration = Duration::from_secs(1);
 
-pub fn run(ring: MapHandle, lost: LostCounter, queue: Sender<Vec<u8>>, stats: Arc<Stats>, stop: Arc<AtomicBool>) {
+pub fn run(
+    ring: MapHandle,
+    lost: LostCounter,
+    queue: Sender<Vec<u8>>,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+) {
     let counts = stats.clone();
     let mut builder = RingBufferBuilder::new();
     let added = builder.add(&ring, move |bytes: &[u8]| {

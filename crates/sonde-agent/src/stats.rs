@@ -46,13 +46,20 @@ pub struct Stats {
 
 impl Stats {
     pub fn count_decode_error(&self, e: &DecodeError) {
-        let i = DECODE_REASONS.iter().position(|r| *r == e.reason()).unwrap_or(0);
+        let i = DECODE_REASONS
+            .iter()
+            .position(|r| *r == e.reason())
+            .unwrap_or(0);
         self.decode_errors[i].fetch_add(1, Relaxed);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
         let per_type = |a: &[AtomicU64; EVENT_TYPE_MAX as usize]| {
-            RECORD_TYPES[1..].iter().zip(&a[1..]).map(|(t, n)| (t.to_string(), n.load(Relaxed))).collect()
+            RECORD_TYPES[1..]
+                .iter()
+                .zip(&a[1..])
+                .map(|(t, n)| (t.to_string(), n.load(Relaxed)))
+                .collect()
         };
         StatsSnapshot {
             records: per_type(&self.records),
@@ -118,26 +125,98 @@ impl StatsSnapshot {
             }
         };
         let labelled = |label: &str, v: &BTreeMap<String, u64>| -> Vec<(String, u64)> {
-            v.iter().map(|(l, n)| (format!("{{{label}=\"{l}\"}}"), *n)).collect()
+            v.iter()
+                .map(|(l, n)| (format!("{{{label}=\"{l}\"}}"), *n))
+                .collect()
         };
         let one = |n: u64| vec![(String::new(), n)];
-        family("sonde_ringbuf_records_total", "counter", "Records read from the kernel ring buffer.", &labelled("type", &self.records));
-        family("sonde_kernel_lost_records_total", "counter", "Records the kernel dropped because the ring buffer was full.", &labelled("type", &self.kernel_lost));
-        family("sonde_decode_errors_total", "counter", "Ring-buffer records that failed to decode.", &labelled("reason", &self.decode_errors));
-        family("sonde_queue_dropped_records_total", "counter", "Records dropped because the processing queue was full.", &one(self.queue_dropped));
-        family("sonde_events_total", "counter", "Events produced by the process table.", &[
-            ("{type=\"process_exec\"}".into(), self.exec_events),
-            ("{type=\"process_exit\"}".into(), self.exit_events),
-        ]);
-        family("sonde_exec_argv_truncated_total", "counter", "Exec events whose argv was cut at the capture bound.", &one(self.argv_truncated));
-        family("sonde_exit_unknown_process_total", "counter", "Exits of processes the process table did not know.", &one(self.exits_unknown_process));
-        family("sonde_store_queue_dropped_events_total", "counter", "Events dropped because the store writer's queue was full.", &one(self.store_queue_dropped));
-        family("sonde_store_written_events_total", "counter", "Events durably written to the event store.", &one(self.stored_events));
-        family("sonde_store_written_bytes_total", "counter", "Encoded bytes written to the event store.", &one(self.stored_bytes));
-        family("sonde_store_failed_events_total", "counter", "Events the event store failed to write.", &one(self.store_failed_events));
-        family("sonde_retention_deleted_events_total", "counter", "Events deleted by retention.", &one(self.retention_deleted_events));
-        family("sonde_subscriber_lagged_events_total", "counter", "Live events a slow follower missed.", &one(self.subscriber_lagged));
-        family("sonde_process_table_entries", "gauge", "Processes in the process table.", &one(self.process_table_size));
+        family(
+            "sonde_ringbuf_records_total",
+            "counter",
+            "Records read from the kernel ring buffer.",
+            &labelled("type", &self.records),
+        );
+        family(
+            "sonde_kernel_lost_records_total",
+            "counter",
+            "Records the kernel dropped because the ring buffer was full.",
+            &labelled("type", &self.kernel_lost),
+        );
+        family(
+            "sonde_decode_errors_total",
+            "counter",
+            "Ring-buffer records that failed to decode.",
+            &labelled("reason", &self.decode_errors),
+        );
+        family(
+            "sonde_queue_dropped_records_total",
+            "counter",
+            "Records dropped because the processing queue was full.",
+            &one(self.queue_dropped),
+        );
+        family(
+            "sonde_events_total",
+            "counter",
+            "Events produced by the process table.",
+            &[
+                ("{type=\"process_exec\"}".into(), self.exec_events),
+                ("{type=\"process_exit\"}".into(), self.exit_events),
+            ],
+        );
+        family(
+            "sonde_exec_argv_truncated_total",
+            "counter",
+            "Exec events whose argv was cut at the capture bound.",
+            &one(self.argv_truncated),
+        );
+        family(
+            "sonde_exit_unknown_process_total",
+            "counter",
+            "Exits of processes the process table did not know.",
+            &one(self.exits_unknown_process),
+        );
+        family(
+            "sonde_store_queue_dropped_events_total",
+            "counter",
+            "Events dropped because the store writer's queue was full.",
+            &one(self.store_queue_dropped),
+        );
+        family(
+            "sonde_store_written_events_total",
+            "counter",
+            "Events durably written to the event store.",
+            &one(self.stored_events),
+        );
+        family(
+            "sonde_store_written_bytes_total",
+            "counter",
+            "Encoded bytes written to the event store.",
+            &one(self.stored_bytes),
+        );
+        family(
+            "sonde_store_failed_events_total",
+            "counter",
+            "Events the event store failed to write.",
+            &one(self.store_failed_events),
+        );
+        family(
+            "sonde_retention_deleted_events_total",
+            "counter",
+            "Events deleted by retention.",
+            &one(self.retention_deleted_events),
+        );
+        family(
+            "sonde_subscriber_lagged_events_total",
+            "counter",
+            "Live events a slow follower missed.",
+            &one(self.subscriber_lagged),
+        );
+        family(
+            "sonde_process_table_entries",
+            "gauge",
+            "Processes in the process table.",
+            &one(self.process_table_size),
+        );
         out
     }
 }

@@ -77,7 +77,9 @@ fn write(store: &dyn EventStore, batch: &[Event], stats: &Stats) {
         }
         Err(e) => {
             tracing::error!(error = %e, events = batch.len(), "event store write failed");
-            stats.store_failed_events.fetch_add(batch.len() as u64, Relaxed);
+            stats
+                .store_failed_events
+                .fetch_add(batch.len() as u64, Relaxed);
         }
     }
 }
@@ -85,7 +87,9 @@ fn write(store: &dyn EventStore, batch: &[Event], stats: &Stats) {
 fn apply_retention(store: &dyn EventStore, retention: &Retention, stats: &Stats) {
     match store.apply_retention(retention, Timestamp::now()) {
         Ok(report) => {
-            stats.retention_deleted_events.fetch_add(report.deleted_events, Relaxed);
+            stats
+                .retention_deleted_events
+                .fetch_add(report.deleted_events, Relaxed);
         }
         Err(e) => tracing::error!(error = %e, "retention failed"),
     }

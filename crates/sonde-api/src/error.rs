@@ -27,7 +27,11 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_data"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
-        let body = ErrorBody { status: "error", error_type, error: self.to_string() };
+        let body = ErrorBody {
+            status: "error",
+            error_type,
+            error: self.to_string(),
+        };
         (status, Json(body)).into_response()
     }
 }

@@ -72,11 +72,15 @@ impl EventsParams {
                 .transpose()
         };
         if self.limit.is_some() && self.last.is_some() {
-            return Err(ApiError::BadRequest("give `limit` or `last`, not both".into()));
+            return Err(ApiError::BadRequest(
+                "give `limit` or `last`, not both".into(),
+            ));
         }
         let n = self.last.or(self.limit).unwrap_or(MAX_EVENTS);
         if n > MAX_EVENTS {
-            return Err(ApiError::BadRequest(format!("at most {MAX_EVENTS} events per request")));
+            return Err(ApiError::BadRequest(format!(
+                "at most {MAX_EVENTS} events per request"
+            )));
         }
         Ok(StoreQuery {
             since: time(&self.since)?,

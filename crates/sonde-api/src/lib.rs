@@ -31,7 +31,9 @@ pub async fn serve(
     agent: AgentHandle,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(agent)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(agent))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn status(State(agent): State<AgentHandle>) -> impl IntoResponse {
@@ -54,7 +56,13 @@ async fn metrics(State(agent): State<AgentHandle>) -> impl IntoResponse {
         }
         Err(e) => format!("# status task failed: {e}\n"),
     };
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
 }
 
 fn store_metrics(store: &sonde_store::StoreStats) -> String {
@@ -62,11 +70,17 @@ fn store_metrics(store: &sonde_store::StoreStats) -> String {
         "# HELP sonde_store_events Events held in the event store.\n# TYPE sonde_store_events gauge\n",
     );
     for kind in &store.per_kind {
-        out.push_str(&format!("sonde_store_events{{type=\"{}\"}} {}\n", kind.kind, kind.events));
+        out.push_str(&format!(
+            "sonde_store_events{{type=\"{}\"}} {}\n",
+            kind.kind, kind.events
+        ));
     }
     out.push_str("# HELP sonde_store_bytes Encoded bytes held in the event store.\n# TYPE sonde_store_bytes gauge\n");
     for kind in &store.per_kind {
-        out.push_str(&format!("sonde_store_bytes{{type=\"{}\"}} {}\n", kind.kind, kind.bytes));
+        out.push_str(&format!(
+            "sonde_store_bytes{{type=\"{}\"}} {}\n",
+            kind.kind, kind.bytes
+        ));
     }
     out.push_str(&format!(
         "# HELP sonde_store_file_bytes Size of the event store file.\n# TYPE sonde_store_file_bytes gauge\nsonde_store_file_bytes {}\n",

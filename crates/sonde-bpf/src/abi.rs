@@ -96,17 +96,51 @@ macro_rules! same_layout {
     };
 }
 
-same_layout!(EventHeader, btf::sonde_event_header,
-    kind = r#type, version = version, size = size, ktime_ns = ktime_ns);
-same_layout!(Task, btf::sonde_task,
-    pid = pid, tid = tid, ppid = ppid, start_ns = start_ns, parent_start_ns = parent_start_ns);
-same_layout!(ExecEvent, btf::sonde_exec_event,
-    hdr = hdr, task = task, uid = uid, gid = gid, euid = euid, egid = egid,
-    cgroup_id = cgroup_id, pid_ns = pid_ns, mnt_ns = mnt_ns, net_ns = net_ns, flags = flags,
-    comm = comm, tty = tty, filename_len = filename_len, cwd_len = cwd_len,
-    cgroup_len = cgroup_len, args_len = args_len);
-same_layout!(ExitEvent, btf::sonde_exit_event,
-    hdr = hdr, task = task, exit_code = exit_code);
+same_layout!(
+    EventHeader,
+    btf::sonde_event_header,
+    kind = r#type,
+    version = version,
+    size = size,
+    ktime_ns = ktime_ns
+);
+same_layout!(
+    Task,
+    btf::sonde_task,
+    pid = pid,
+    tid = tid,
+    ppid = ppid,
+    start_ns = start_ns,
+    parent_start_ns = parent_start_ns
+);
+same_layout!(
+    ExecEvent,
+    btf::sonde_exec_event,
+    hdr = hdr,
+    task = task,
+    uid = uid,
+    gid = gid,
+    euid = euid,
+    egid = egid,
+    cgroup_id = cgroup_id,
+    pid_ns = pid_ns,
+    mnt_ns = mnt_ns,
+    net_ns = net_ns,
+    flags = flags,
+    comm = comm,
+    tty = tty,
+    filename_len = filename_len,
+    cwd_len = cwd_len,
+    cgroup_len = cgroup_len,
+    args_len = args_len
+);
+same_layout!(
+    ExitEvent,
+    btf::sonde_exit_event,
+    hdr = hdr,
+    task = task,
+    exit_code = exit_code
+);
 same_layout!(ForkEvent, btf::sonde_fork_event, hdr = hdr, task = task);
 
 #[cfg(test)]
@@ -137,10 +171,25 @@ mod tests {
         assert_eq!(value("SONDE_EVENT_EXIT"), u64::from(EVENT_EXIT));
         assert_eq!(value("SONDE_EVENT_FORK"), u64::from(EVENT_FORK));
         assert_eq!(value("SONDE_EVENT_TYPE_MAX"), u64::from(EVENT_TYPE_MAX));
-        assert_eq!(value("SONDE_EXEC_ARGS_TRUNCATED"), u64::from(EXEC_ARGS_TRUNCATED));
-        assert_eq!(value("SONDE_EXEC_CWD_TRUNCATED"), u64::from(EXEC_CWD_TRUNCATED));
-        assert_eq!(value("SONDE_EXEC_CGROUP_TRUNCATED"), u64::from(EXEC_CGROUP_TRUNCATED));
-        assert_eq!(value("SONDE_EXEC_FILENAME_TRUNCATED"), u64::from(EXEC_FILENAME_TRUNCATED));
-        assert_eq!(value("SONDE_EXEC_ARGS_UNREADABLE"), u64::from(EXEC_ARGS_UNREADABLE));
+        assert_eq!(
+            value("SONDE_EXEC_ARGS_TRUNCATED"),
+            u64::from(EXEC_ARGS_TRUNCATED)
+        );
+        assert_eq!(
+            value("SONDE_EXEC_CWD_TRUNCATED"),
+            u64::from(EXEC_CWD_TRUNCATED)
+        );
+        assert_eq!(
+            value("SONDE_EXEC_CGROUP_TRUNCATED"),
+            u64::from(EXEC_CGROUP_TRUNCATED)
+        );
+        assert_eq!(
+            value("SONDE_EXEC_FILENAME_TRUNCATED"),
+            u64::from(EXEC_FILENAME_TRUNCATED)
+        );
+        assert_eq!(
+            value("SONDE_EXEC_ARGS_UNREADABLE"),
+            u64::from(EXEC_ARGS_UNREADABLE)
+        );
     }
 }

@@ -34,7 +34,9 @@ pub struct KernelReport {
 
 impl KernelReport {
     pub fn has(&self, capability: &str) -> bool {
-        self.program_types.iter().any(|c| c.name == capability && c.available)
+        self.program_types
+            .iter()
+            .any(|c| c.name == capability && c.available)
     }
 
     pub fn capability(&self, name: &str) -> Option<&Capability> {
@@ -47,17 +49,52 @@ type Attach = fn(&ProbeProgs<'_>) -> libbpf_rs::Result<Option<Link>>;
 
 /// (capability, program in probe.bpf.c, how to attach it; `None` = load only).
 const PROBES: [(&str, &str, Option<Attach>); 11] = [
-    ("tracepoint", "probe_tracepoint", Some(|p| {
-        p.probe_tracepoint.attach_tracepoint(TracepointCategory::Syscalls, "sys_enter_getppid").map(Some)
-    })),
-    ("raw_tracepoint", "probe_raw_tracepoint", Some(|p| p.probe_raw_tracepoint.attach_raw_tracepoint("sys_enter").map(Some))),
-    ("kprobe", "probe_kprobe", Some(|p| p.probe_kprobe.attach_kprobe(false, "vfs_read").map(Some))),
-    ("fentry", "probe_fentry", Some(|p| p.probe_fentry.attach_trace().map(Some))),
-    ("lsm", "probe_lsm", Some(|p| p.probe_lsm.attach_lsm().map(Some))),
-    ("uprobe", "probe_uprobe", Some(|p| {
-        let opts = UprobeOpts { func_name: Some("getppid".into()), ..Default::default() };
-        p.probe_uprobe.attach_uprobe_with_opts(0, "libc.so.6", 0, opts).map(Some)
-    })),
+    (
+        "tracepoint",
+        "probe_tracepoint",
+        Some(|p| {
+            p.probe_tracepoint
+                .attach_tracepoint(TracepointCategory::Syscalls, "sys_enter_getppid")
+                .map(Some)
+        }),
+    ),
+    (
+        "raw_tracepoint",
+        "probe_raw_tracepoint",
+        Some(|p| {
+            p.probe_raw_tracepoint
+                .attach_raw_tracepoint("sys_enter")
+                .map(Some)
+        }),
+    ),
+    (
+        "kprobe",
+        "probe_kprobe",
+        Some(|p| p.probe_kprobe.attach_kprobe(false, "vfs_read").map(Some)),
+    ),
+    (
+        "fentry",
+        "probe_fentry",
+        Some(|p| p.probe_fentry.attach_trace().map(Some)),
+    ),
+    (
+        "lsm",
+        "probe_lsm",
+        Some(|p| p.probe_lsm.attach_lsm().map(Some)),
+    ),
+    (
+        "uprobe",
+        "probe_uprobe",
+        Some(|p| {
+            let opts = UprobeOpts {
+                func_name: Some("getppid".into()),
+                ..Default::default()
+            };
+            p.probe_uprobe
+                .attach_uprobe_with_opts(0, "libc.so.6", 0, opts)
+                .map(Some)
+        }),
+    ),
     ("perf_event", "probe_perf_event", Some(attach_cpu_clock)),
     ("tc", "probe_tc", None),
     ("xdp", "probe_xdp", None),
@@ -81,35 +118,70 @@ pub fn probe_kernel() -> KernelReport {
         },
     };
     let ring_buffer = match MapType::RingBuf.is_supported() {
-        Ok(true) => Capability { name: "ring_buffer", available: true, detail: "BPF_MAP_TYPE_RINGBUF".into() },
-        Ok(false) => Capability { name: "ring_buffer", available: false, detail: "needs Linux 5.8+".into() },
-        Err(e) => Capability { name: "ring_buffer", available: false, detail: e.to_string() },
+        Ok(true) => Capability {
+            name: "ring_buffer",
+            available: true,
+            detail: "BPF_MAP_TYPE_RINGBUF".into(),
+        },
+        Ok(false) => Capability {
+            name: "ring_buffer",
+            available: false,
+            detail: "needs Linux 5.8+".into(),
+        },
+        Err(e) => Capability {
+            name: "ring_buffer",
+            available: false,
+            detail: e.to_string(),
+        },
     };
     let program_types = if root && btf.available {
         // libbpf narrates every failed load on stderr; the report says it better.
         let previous = libbpf_rs::set_print(None);
-        let probes = PROBES.iter().map(|(name, prog, attach)| probe_one(name, prog, *attach)).collect();
+        let probes = PROBES
+            .iter()
+            .map(|(name, prog, attach)| probe_one(name, prog, *attach))
+            .collect();
         libbpf_rs::set_print(previous);
         probes
     } else {
-        let why = if root { "no BTF" } else { "not probed: needs root" };
+        let why = if root {
+            "no BTF"
+        } else {
+            "not probed: needs root"
+        };
         PROBES
             .iter()
-            .map(|(name, ..)| Capability { name, available: false, detail: why.into() })
+            .map(|(name, ..)| Capability {
+                name,
+                available: false,
+                detail: why.into(),
+            })
             .collect()
     };
     let kernel = nix::sys::utsname::uname()
         .map(|u| u.release().to_string_lossy().into_owned())
         .unwrap_or_else(|e| format!("unknown ({e})"));
-    KernelReport { kernel, root, btf, tracefs, bpffs, ring_buffer, program_types }
+    KernelReport {
+        kernel,
+        root,
+        btf,
+        tracefs,
+        bpffs,
+        ring_buffer,
+        program_types,
+    }
 }
 
 fn probe_one(name: &'static str, prog: &str, attach: Option<Attach>) -> Capability {
     let result = (|| -> Result<String, String> {
         let mut storage = MaybeUninit::uninit();
-        let mut open = ProbeSkelBuilder::default().open(&mut storage).map_err(|e| format!("open: {e}"))?;
+        let mut open = ProbeSkelBuilder::default()
+            .open(&mut storage)
+            .map_err(|e| format!("open: {e}"))?;
         only_autoload(&mut open, prog);
-        let skel = open.load().map_err(|e| format!("load refused: {}", errno_text(&e)))?;
+        let skel = open
+            .load()
+            .map_err(|e| format!("load refused: {}", errno_text(&e)))?;
         match attach {
             None => Ok("loads (attach not tried: it would change the host's network setup)".into()),
             Some(attach) => attach(&skel.progs)
@@ -118,8 +190,16 @@ fn probe_one(name: &'static str, prog: &str, attach: Option<Attach>) -> Capabili
         }
     })();
     match result {
-        Ok(detail) => Capability { name, available: true, detail },
-        Err(detail) => Capability { name, available: false, detail },
+        Ok(detail) => Capability {
+            name,
+            available: true,
+            detail,
+        },
+        Err(detail) => Capability {
+            name,
+            available: false,
+            detail,
+        },
     }
 }
 
@@ -150,14 +230,23 @@ fn attach_cpu_clock(p: &ProbeProgs<'_>) -> libbpf_rs::Result<Option<Link>> {
     attr.__bindgen_anon_1.sample_period = 10_000_000;
     // SAFETY: perf_event_open with a fully initialised attr of the size it claims.
     let fd = unsafe {
-        libc::syscall(libc::SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC as libc::c_ulong)
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            &attr,
+            -1,
+            0,
+            -1,
+            PERF_FLAG_FD_CLOEXEC as libc::c_ulong,
+        )
     };
     if fd < 0 {
         return Err(libbpf_rs::Error::from(std::io::Error::last_os_error()));
     }
     // SAFETY: the kernel just returned this descriptor to us.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    let link = p.probe_perf_event.attach_perf_event(std::os::fd::AsRawFd::as_raw_fd(&fd));
+    let link = p
+        .probe_perf_event
+        .attach_perf_event(std::os::fd::AsRawFd::as_raw_fd(&fd));
     drop(fd);
     link.map(Some)
 }

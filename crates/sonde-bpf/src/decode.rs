@@ -61,13 +61,20 @@ pub fn decode(bytes: &[u8]) -> Result<Record<'_>, DecodeError> {
     }
     // The ring buffer may pad a record; it never shortens one.
     if (hdr.size as usize) > bytes.len() {
-        return Err(DecodeError::Size { declared: hdr.size, actual: bytes.len() });
+        return Err(DecodeError::Size {
+            declared: hdr.size,
+            actual: bytes.len(),
+        });
     }
     let bytes = &bytes[..hdr.size as usize];
     match hdr.kind {
         EVENT_EXEC => decode_exec(bytes).map(Record::Exec),
-        EVENT_EXIT => read(bytes).map(Record::Exit).ok_or(DecodeError::Short(bytes.len())),
-        EVENT_FORK => read(bytes).map(Record::Fork).ok_or(DecodeError::Short(bytes.len())),
+        EVENT_EXIT => read(bytes)
+            .map(Record::Exit)
+            .ok_or(DecodeError::Short(bytes.len())),
+        EVENT_FORK => read(bytes)
+            .map(Record::Fork)
+            .ok_or(DecodeError::Short(bytes.len())),
         other => Err(DecodeError::UnknownType(other)),
     }
 }
@@ -115,12 +122,35 @@ mod tests {
     fn exec_record(filename: &[u8], cwd: &[u8], cgroup: &[u8], args: &[u8]) -> Vec<u8> {
         let size = size_of::<ExecEvent>() + filename.len() + cwd.len() + cgroup.len() + args.len();
         let event = ExecEvent {
-            hdr: EventHeader { kind: EVENT_EXEC, version: ABI_VERSION, size: size as u32, ktime_ns: 5 },
-            task: Task { pid: 10, tid: 10, ppid: 1, ..Task::default() },
-            uid: 0, gid: 0, euid: 0, egid: 0, cgroup_id: 1, pid_ns: 1, mnt_ns: 2, net_ns: 3,
-            flags: 0, comm: [0; 16], tty: [0; 64],
-            filename_len: filename.len() as u16, cwd_len: cwd.len() as u16,
-            cgroup_len: cgroup.len() as u16, _pad: 0, args_len: args.len() as u32, _pad2: 0,
+            hdr: EventHeader {
+                kind: EVENT_EXEC,
+                version: ABI_VERSION,
+                size: size as u32,
+                ktime_ns: 5,
+            },
+            task: Task {
+                pid: 10,
+                tid: 10,
+                ppid: 1,
+                ..Task::default()
+            },
+            uid: 0,
+            gid: 0,
+            euid: 0,
+            egid: 0,
+            cgroup_id: 1,
+            pid_ns: 1,
+            mnt_ns: 2,
+            net_ns: 3,
+            flags: 0,
+            comm: [0; 16],
+            tty: [0; 64],
+            filename_len: filename.len() as u16,
+            cwd_len: cwd.len() as u16,
+            cgroup_len: cgroup.len() as u16,
+            _pad: 0,
+            args_len: args.len() as u32,
+            _pad2: 0,
         };
         let mut out = bytes_of(&event).to_vec();
         for part in [filename, cwd, cgroup, args] {
@@ -132,7 +162,9 @@ mod tests {
     #[test]
     fn decodes_exec_strings_in_order() {
         let bytes = exec_record(b"/bin/sh", b"/tmp", b"/", b"sh\0-c\0exit 7\0");
-        let Record::Exec(rec) = decode(&bytes).unwrap() else { panic!("not exec") };
+        let Record::Exec(rec) = decode(&bytes).unwrap() else {
+            panic!("not exec")
+        };
         assert_eq!(rec.filename, b"/bin/sh");
         assert_eq!(rec.cwd, b"/tmp");
         assert_eq!(rec.cgroup, b"/");
@@ -152,7 +184,10 @@ mod tests {
         assert_eq!(decode(&[1, 2, 3]), Err(DecodeError::Short(3)));
 
         let good = exec_record(b"/bin/sh", b"/", b"/", b"sh\0");
-        assert!(matches!(decode(&good[..good.len() - 1]), Err(DecodeError::Size { .. })));
+        assert!(matches!(
+            decode(&good[..good.len() - 1]),
+            Err(DecodeError::Size { .. })
+        ));
 
         let mut wrong_version = good.clone();
         wrong_version[2] = 9;

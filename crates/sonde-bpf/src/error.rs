@@ -10,11 +10,26 @@ pub enum BpfError {
     )]
     NoBtf(PathBuf),
     #[error("{fs} is not mounted and could not be mounted ({reason}): mount it with `{fix}`")]
-    NotMounted { fs: &'static str, reason: String, fix: String },
+    NotMounted {
+        fs: &'static str,
+        reason: String,
+        fix: String,
+    },
     #[error("loading the {object} programs failed: {source}; run `sonde doctor` to see what this kernel supports")]
-    Load { object: &'static str, source: libbpf_rs::Error },
-    #[error("attaching to {hook} failed: {source}; run `sonde doctor` to see what this kernel supports")]
-    Attach { hook: String, source: libbpf_rs::Error },
+    Load {
+        object: &'static str,
+        source: libbpf_rs::Error,
+    },
+    #[error(
+        "attaching to {hook} failed: {source}; run `sonde doctor` to see what this kernel supports"
+    )]
+    Attach {
+        hook: String,
+        source: libbpf_rs::Error,
+    },
     #[error("reading BPF map {map}: {source}")]
-    Map { map: &'static str, source: libbpf_rs::Error },
+    Map {
+        map: &'static str,
+        source: libbpf_rs::Error,
+    },
 }

@@ -16,8 +16,14 @@ pub struct SpecialFs {
     pub path: &'static str,
 }
 
-pub const TRACEFS: SpecialFs = SpecialFs { fstype: "tracefs", path: "/sys/kernel/tracing" };
-pub const BPFFS: SpecialFs = SpecialFs { fstype: "bpf", path: "/sys/fs/bpf" };
+pub const TRACEFS: SpecialFs = SpecialFs {
+    fstype: "tracefs",
+    path: "/sys/kernel/tracing",
+};
+pub const BPFFS: SpecialFs = SpecialFs {
+    fstype: "bpf",
+    path: "/sys/fs/bpf",
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state", content = "detail")]
@@ -55,7 +61,13 @@ impl SpecialFs {
             return MountState::Missing("not mounted, and mounting needs root".into());
         }
         let target = Path::new(self.path);
-        match mount(Some(self.fstype), target, Some(self.fstype), MsFlags::empty(), None::<&str>) {
+        match mount(
+            Some(self.fstype),
+            target,
+            Some(self.fstype),
+            MsFlags::empty(),
+            None::<&str>,
+        ) {
             Ok(()) => MountState::MountedNow(self.path.into()),
             Err(e) => MountState::Missing(format!("mount -t {} failed: {e}", self.fstype)),
         }

@@ -33,14 +33,23 @@ pub fn plan_collectors(report: &KernelReport) -> Vec<CollectorPlan> {
     for hook in PROCESS_HOOKS {
         let needed = hook.kind.capability();
         if !report.has(needed) && !missing.iter().any(|m| m.starts_with(needed)) {
-            let why = report.capability(needed).map_or("not probed".into(), |c| c.detail.clone());
+            let why = report
+                .capability(needed)
+                .map_or("not probed".into(), |c| c.detail.clone());
             missing.push(format!("{needed}: {why}"));
         }
     }
-    let absent: Vec<&str> = NOT_DEPENDED_ON.into_iter().filter(|c| !report.has(c)).collect();
-    let mut notes = vec!["tracepoints only: exec, exit and fork need no kprobe, fentry or LSM".to_string()];
+    let absent: Vec<&str> = NOT_DEPENDED_ON
+        .into_iter()
+        .filter(|c| !report.has(c))
+        .collect();
+    let mut notes =
+        vec!["tracepoints only: exec, exit and fork need no kprobe, fentry or LSM".to_string()];
     if !absent.is_empty() {
-        notes.push(format!("{} unavailable here; nothing falls back because nothing uses them", absent.join(", ")));
+        notes.push(format!(
+            "{} unavailable here; nothing falls back because nothing uses them",
+            absent.join(", ")
+        ));
     }
     vec![CollectorPlan {
         name: "process",

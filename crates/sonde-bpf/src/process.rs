@@ -32,7 +32,10 @@ impl LostCounter {
             let per_cpu = self
                 .0
                 .lookup_percpu(&(kind as u32).to_ne_bytes(), MapFlags::ANY)
-                .map_err(|source| BpfError::Map { map: "lost", source })?
+                .map_err(|source| BpfError::Map {
+                    map: "lost",
+                    source,
+                })?
                 .unwrap_or_default();
             *total = per_cpu
                 .iter()
@@ -61,14 +64,22 @@ impl ProcessProgram {
     /// power of two) and attaches them to [`PROCESS_HOOKS`].
     pub fn load(ring_bytes: u32) -> Result<Self, BpfError> {
         preflight()?;
-        let load_err = |source| BpfError::Load { object: "process", source };
+        let load_err = |source| BpfError::Load {
+            object: "process",
+            source,
+        };
         // libbpf-rs skeletons borrow their object storage for their whole
         // life; the agent keeps the programs until it exits, so the few bytes
         // of storage are leaked rather than made self-referential.
         let storage = Box::leak(Box::new(MaybeUninit::uninit()));
-        let mut open = ProcessSkelBuilder::default().open(storage).map_err(load_err)?;
+        let mut open = ProcessSkelBuilder::default()
+            .open(storage)
+            .map_err(load_err)?;
         let cpus = libbpf_rs::num_possible_cpus().map_err(load_err)?;
-        open.maps.exec_scratch.set_max_entries(cpus as u32).map_err(load_err)?;
+        open.maps
+            .exec_scratch
+            .set_max_entries(cpus as u32)
+            .map_err(load_err)?;
         let ring = ring_bytes.max(4096).next_power_of_two();
         open.maps.events.set_max_entries(ring).map_err(load_err)?;
         let skel = open.load().map_err(load_err)?;
@@ -76,7 +87,10 @@ impl ProcessProgram {
         let progs = &skel.progs;
         let mut links = Vec::with_capacity(PROCESS_HOOKS.len());
         for hook in PROCESS_HOOKS {
-            let attach_err = |source| BpfError::Attach { hook: hook.name.into(), source };
+            let attach_err = |source| BpfError::Attach {
+                hook: hook.name.into(),
+                source,
+            };
             let link = match (hook.kind, hook.name) {
                 (HookKind::RawTracepoint, "sched_process_fork") => {
                     progs.handle_fork.attach_raw_tracepoint(hook.name)
@@ -91,18 +105,26 @@ impl ProcessProgram {
             };
             links.push(link.map_err(attach_err)?);
         }
-        Ok(ProcessProgram { _links: links, skel })
+        Ok(ProcessProgram {
+            _links: links,
+            skel,
+        })
     }
 
     /// A handle on the ring buffer, to be drained on another thread.
     pub fn events(&self) -> Result<MapHandle, BpfError> {
-        MapHandle::try_from(&self.skel.maps.events)
-            .map_err(|source| BpfError::Map { map: "events", source })
+        MapHandle::try_from(&self.skel.maps.events).map_err(|source| BpfError::Map {
+            map: "events",
+            source,
+        })
     }
 
     pub fn lost_counter(&self) -> Result<LostCounter, BpfError> {
         MapHandle::try_from(&self.skel.maps.lost)
             .map(LostCounter)
-            .map_err(|source| BpfError::Map { map: "lost", source })
+            .map_err(|source| BpfError::Map {
+                map: "lost",
+                source,
+            })
     }
 }

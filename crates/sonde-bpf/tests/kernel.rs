@@ -22,9 +22,20 @@ fn kernel_ready() -> bool {
 /// Owned copy of a record, to keep past the ring buffer callback.
 #[derive(Debug, Clone)]
 enum Seen {
-    Exec { pid: u32, filename: Vec<u8>, args: Vec<u8>, flags: u32 },
-    Exit { pid: u32, code: u32 },
-    Fork { pid: u32, ppid: u32 },
+    Exec {
+        pid: u32,
+        filename: Vec<u8>,
+        args: Vec<u8>,
+        flags: u32,
+    },
+    Exit {
+        pid: u32,
+        code: u32,
+    },
+    Fork {
+        pid: u32,
+        ppid: u32,
+    },
 }
 
 #[test]
@@ -46,8 +57,14 @@ fn exec_and_exit_records_arrive_with_exact_contents() {
                     args: r.args.to_vec(),
                     flags: r.event.flags,
                 },
-                Record::Exit(e) => Seen::Exit { pid: e.task.pid, code: e.exit_code },
-                Record::Fork(f) => Seen::Fork { pid: f.task.pid, ppid: f.task.ppid },
+                Record::Exit(e) => Seen::Exit {
+                    pid: e.task.pid,
+                    code: e.exit_code,
+                },
+                Record::Fork(f) => Seen::Fork {
+                    pid: f.task.pid,
+                    ppid: f.task.ppid,
+                },
             };
             sink.lock().unwrap().push(seen);
             0
@@ -55,7 +72,10 @@ fn exec_and_exit_records_arrive_with_exact_contents() {
         .unwrap();
     let rb = builder.build().unwrap();
 
-    let status = Command::new("/bin/sh").args(["-c", "exit 7"]).status().unwrap();
+    let status = Command::new("/bin/sh")
+        .args(["-c", "exit 7"])
+        .status()
+        .unwrap();
     assert_eq!(status.code(), Some(7));
     let me = std::process::id();
 
@@ -69,7 +89,10 @@ fn exec_and_exit_records_arrive_with_exact_contents() {
             _ => None,
         });
         if let Some(pid) = child {
-            if seen.iter().any(|s| matches!(s, Seen::Exit { pid: p, .. } if *p == pid)) {
+            if seen
+                .iter()
+                .any(|s| matches!(s, Seen::Exit { pid: p, .. } if *p == pid))
+            {
                 break;
             }
         }
@@ -79,7 +102,12 @@ fn exec_and_exit_records_arrive_with_exact_contents() {
     let exec = seen
         .iter()
         .find_map(|s| match s {
-            Seen::Exec { pid, filename, args, flags } if *pid == child => Some((filename, args, *flags)),
+            Seen::Exec {
+                pid,
+                filename,
+                args,
+                flags,
+            } if *pid == child => Some((filename, args, *flags)),
             _ => None,
         })
         .expect("exec record of our child");
@@ -111,10 +139,18 @@ fn probe_finds_the_hooks_the_process_collector_needs() {
     assert!(report.ring_buffer.available);
     assert!(report.tracefs.is_available());
     for needed in ["tracepoint", "raw_tracepoint"] {
-        assert!(report.has(needed), "{needed}: {:?}", report.capability(needed));
+        assert!(
+            report.has(needed),
+            "{needed}: {:?}",
+            report.capability(needed)
+        );
     }
     // Load-only probes are trivial programs every BPF kernel accepts.
     for load_only in ["tc", "xdp", "cgroup_skb", "sock_ops"] {
-        assert!(report.has(load_only), "{load_only}: {:?}", report.capability(load_only));
+        assert!(
+            report.has(load_only),
+            "{load_only}: {:?}",
+            report.capability(load_only)
+        );
     }
 }

@@ -48,7 +48,11 @@ pub fn parse_container(cgroup_path: &str) -> Option<Container> {
     let pod_uid = parts.iter().find_map(|p| pod_uid(p));
     for (depth, part) in parts.iter().enumerate().rev() {
         if let Some((id, runtime)) = scoped_id(part) {
-            return Some(Container { id: id.to_string(), runtime, pod_uid });
+            return Some(Container {
+                id: id.to_string(),
+                runtime,
+                pod_uid,
+            });
         }
         if is_container_id(part) {
             let above = &parts[..depth];
@@ -62,7 +66,11 @@ pub fn parse_container(cgroup_path: &str) -> Option<Container> {
                 // `/default/<id>` and friends: containerd namespaces (nerdctl, ctr).
                 ContainerRuntime::Containerd
             };
-            return Some(Container { id: part.to_string(), runtime, pod_uid });
+            return Some(Container {
+                id: part.to_string(),
+                runtime,
+                pod_uid,
+            });
         }
         if let Some(machine) = part
             .strip_prefix("machine-")
@@ -93,7 +101,9 @@ fn scoped_id(part: &str) -> Option<(&str, ContainerRuntime)> {
 }
 
 fn is_container_id(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// `pod<uid>` (cgroupfs) or `kubepods-<qos>-pod<uid_with_underscores>.slice` (systemd).
@@ -144,7 +154,10 @@ mod tests {
 
     #[test]
     fn docker_both_drivers() {
-        assert_eq!(parsed(&format!("/docker/{ID}")), Some((ID.into(), Docker, None)));
+        assert_eq!(
+            parsed(&format!("/docker/{ID}")),
+            Some((ID.into(), Docker, None))
+        );
         assert_eq!(
             parsed(&format!("/system.slice/docker-{ID}.scope")),
             Some((ID.into(), Docker, None))
@@ -161,7 +174,9 @@ mod tests {
             Some((ID.into(), Containerd, Some(POD.into())))
         );
         assert_eq!(
-            parsed(&format!("/kubepods.slice/kubepods-pod{pod_sd}.slice/crio-{ID}.scope")),
+            parsed(&format!(
+                "/kubepods.slice/kubepods-pod{pod_sd}.slice/crio-{ID}.scope"
+            )),
             Some((ID.into(), CriO, Some(POD.into())))
         );
         assert_eq!(
@@ -176,8 +191,14 @@ mod tests {
             parsed(&format!("/machine.slice/libpod-{ID}.scope/container")),
             Some((ID.into(), Podman, None))
         );
-        assert_eq!(parsed(&format!("/libpod_parent/libpod-{ID}")), Some((ID.into(), Podman, None)));
-        assert_eq!(parsed(&format!("/default/{ID}")), Some((ID.into(), Containerd, None)));
+        assert_eq!(
+            parsed(&format!("/libpod_parent/libpod-{ID}")),
+            Some((ID.into(), Podman, None))
+        );
+        assert_eq!(
+            parsed(&format!("/default/{ID}")),
+            Some((ID.into(), Containerd, None))
+        );
         assert_eq!(
             parsed(&format!("/system.slice/nerdctl-{ID}.scope")),
             Some((ID.into(), Containerd, None))
@@ -186,8 +207,14 @@ mod tests {
 
     #[test]
     fn conmon_is_not_the_container() {
-        assert_eq!(parsed(&format!("/machine.slice/libpod-conmon-{ID}.scope")), None);
-        assert_eq!(parsed(&format!("/system.slice/crio-conmon-{ID}.scope")), None);
+        assert_eq!(
+            parsed(&format!("/machine.slice/libpod-conmon-{ID}.scope")),
+            None
+        );
+        assert_eq!(
+            parsed(&format!("/system.slice/crio-conmon-{ID}.scope")),
+            None
+        );
     }
 
     #[test]

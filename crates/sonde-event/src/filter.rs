@@ -67,11 +67,14 @@ impl EventFilter {
         (self.kinds.is_empty() || self.kinds.contains(&event.kind()))
             && self.pid.is_none_or(|pid| p.pid == pid)
             && self.comm.as_deref().is_none_or(|c| p.comm == c)
-            && self.binary.as_deref().is_none_or(|b| {
-                p.binary == b || p.binary.rsplit('/').next() == Some(b)
-            })
+            && self
+                .binary
+                .as_deref()
+                .is_none_or(|b| p.binary == b || p.binary.rsplit('/').next() == Some(b))
             && self.container.as_deref().is_none_or(|prefix| {
-                p.container.as_ref().is_some_and(|c| c.id.starts_with(prefix))
+                p.container
+                    .as_ref()
+                    .is_some_and(|c| c.id.starts_with(prefix))
             })
             && self.exec_id.as_deref().is_none_or(|id| p.exec_id == id)
     }

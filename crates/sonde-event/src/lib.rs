@@ -58,6 +58,9 @@ impl Event {
 /// The JSON Schema of [`Event`], as checked in at `docs/event-schema.json`.
 pub fn json_schema() -> schemars::Schema {
     let mut schema = schemars::schema_for!(Event);
-    schema.insert("$id".into(), format!("sonde-event-v{SCHEMA_VERSION}").into());
+    schema.insert(
+        "$id".into(),
+        format!("sonde-event-v{SCHEMA_VERSION}").into(),
+    );
     schema
 }

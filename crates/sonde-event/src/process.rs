@@ -133,10 +133,38 @@ impl ExitStatus {
 
 fn signal_name(signal: u32) -> String {
     const NAMES: [&str; 32] = [
-        "", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
-        "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
-        "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
-        "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+        "",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
     ];
     match NAMES.get(signal as usize) {
         Some(name) if !name.is_empty() => (*name).to_string(),
@@ -152,16 +180,31 @@ mod tests {
     fn decodes_wait_status() {
         assert_eq!(
             ExitStatus::from_wait_status(7 << 8),
-            ExitStatus { code: Some(7), signal: None, core_dumped: false }
+            ExitStatus {
+                code: Some(7),
+                signal: None,
+                core_dumped: false
+            }
         );
         assert_eq!(
             ExitStatus::from_wait_status(9),
-            ExitStatus { code: None, signal: Some("SIGKILL".into()), core_dumped: false }
+            ExitStatus {
+                code: None,
+                signal: Some("SIGKILL".into()),
+                core_dumped: false
+            }
         );
         assert_eq!(
             ExitStatus::from_wait_status(0x80 | 11),
-            ExitStatus { code: None, signal: Some("SIGSEGV".into()), core_dumped: true }
+            ExitStatus {
+                code: None,
+                signal: Some("SIGSEGV".into()),
+                core_dumped: true
+            }
         );
-        assert_eq!(ExitStatus::from_wait_status(34).signal.as_deref(), Some("SIGRT34"));
+        assert_eq!(
+            ExitStatus::from_wait_status(34).signal.as_deref(),
+            Some("SIGRT34")
+        );
     }
 }

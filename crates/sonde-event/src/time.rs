@@ -40,13 +40,20 @@ impl Timestamp {
 
 impl From<SystemTime> for Timestamp {
     fn from(t: SystemTime) -> Self {
-        Timestamp(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64))
+        Timestamp(
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64),
+        )
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_rfc3339_nanos(self.to_system_time()))
+        write!(
+            f,
+            "{}",
+            humantime::format_rfc3339_nanos(self.to_system_time())
+        )
     }
 }
 

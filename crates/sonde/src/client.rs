@@ -12,16 +12,27 @@ pub struct Client {
 
 impl Client {
     pub fn new(server: &str) -> Self {
-        let base = if server.contains("://") { server.to_string() } else { format!("http://{server}") };
+        let base = if server.contains("://") {
+            server.to_string()
+        } else {
+            format!("http://{server}")
+        };
         let http = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(3)))
             .build()
             .new_agent();
-        Client { base: base.trim_end_matches('/').to_string(), http }
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        }
     }
 
-    fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
+    fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         let mut request = self.http.get(format!("{}{path}", self.base));
         for (key, value) in query {
             request = request.query(*key, value);

@@ -7,7 +7,9 @@ use sonde_event::{Event, Process};
 /// Shell-like quoting of argv for display.
 fn quote(arg: &str) -> String {
     let plain = !arg.is_empty()
-        && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
     if plain {
         arg.to_string()
     } else {
@@ -29,7 +31,9 @@ fn command_line(p: &Process) -> String {
 }
 
 fn container(p: &Process) -> String {
-    p.container.as_ref().map_or_else(String::new, |c| c.id.chars().take(12).collect())
+    p.container
+        .as_ref()
+        .map_or_else(String::new, |c| c.id.chars().take(12).collect())
 }
 
 fn outcome(event: &Event) -> String {
@@ -38,7 +42,10 @@ fn outcome(event: &Event) -> String {
         Event::ProcessExit(e) => {
             let how = match (&e.status.code, &e.status.signal) {
                 (Some(code), _) => format!("code={code}"),
-                (None, Some(signal)) => format!("signal={signal}{}", if e.status.core_dumped { " (core)" } else { "" }),
+                (None, Some(signal)) => format!(
+                    "signal={signal}{}",
+                    if e.status.core_dumped { " (core)" } else { "" }
+                ),
                 (None, None) => "?".into(),
             };
             format!("{how} after {}", humantime_short(e.duration_ns))
@@ -64,7 +71,15 @@ fn short_kind(event: &Event) -> &'static str {
 /// One line per event: time, kind, identity, what happened.
 pub fn compact(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
     let p = event.process();
-    let mut line = format!("{} {:4} pid={} ppid={} uid={} {}", event.time(), short_kind(event), p.pid, p.ppid, p.uid, command_line(p));
+    let mut line = format!(
+        "{} {:4} pid={} ppid={} uid={} {}",
+        event.time(),
+        short_kind(event),
+        p.pid,
+        p.ppid,
+        p.uid,
+        command_line(p)
+    );
     let outcome = outcome(event);
     if !outcome.is_empty() {
         line.push_str(&format!(" {outcome}"));

@@ -1,7 +1,7 @@
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sonde_event::ContainerRuntime;
 
@@ -14,9 +14,9 @@ struct TestCgroup {
 
 impl TestCgroup {
     /// `relative` below the cgroup2 mount, creating each level.
-    fn create(mount: &PathBuf, relative: &str) -> TestCgroup {
+    fn create(mount: &Path, relative: &str) -> TestCgroup {
         let mut dirs = Vec::new();
-        let mut path = mount.clone();
+        let mut path = mount.to_path_buf();
         for part in relative.split('/').filter(|p| !p.is_empty()) {
             path.push(part);
             fs::create_dir(&path).unwrap();
@@ -66,7 +66,9 @@ fn exec_in_cgroup(relative: &str, marker: &str) -> Option<(sonde_event::ProcessE
 #[test]
 fn process_moved_into_a_new_cgroup_reports_its_path_and_id() {
     let name = format!("/sonde-test-{}", std::process::id());
-    let Some((exec, inode)) = exec_in_cgroup(&name, "moved-cgroup") else { return };
+    let Some((exec, inode)) = exec_in_cgroup(&name, "moved-cgroup") else {
+        return;
+    };
     assert_eq!(exec.process.cgroup.path, name);
     assert_eq!(exec.process.cgroup.id, inode);
     assert_eq!(exec.process.container, None);
@@ -76,9 +78,14 @@ fn process_moved_into_a_new_cgroup_reports_its_path_and_id() {
 fn docker_scope_cgroup_names_the_container() {
     let id = format!("{:064x}", u128::from(std::process::id()) << 64 | 0xfeed);
     let path = format!("/sonde-test-{}.slice/docker-{id}.scope", std::process::id());
-    let Some((exec, _)) = exec_in_cgroup(&path, "in-container") else { return };
+    let Some((exec, _)) = exec_in_cgroup(&path, "in-container") else {
+        return;
+    };
     assert_eq!(exec.process.cgroup.path, path);
-    let container = exec.process.container.expect("container parsed from the cgroup path");
+    let container = exec
+        .process
+        .container
+        .expect("container parsed from the cgroup path");
     assert_eq!(container.id, id);
     assert_eq!(container.runtime, ContainerRuntime::Docker);
 }

@@ -26,11 +26,20 @@ pub fn start() -> Option<TestAgent> {
     }
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn EventStore> = Arc::new(RedbStore::open(dir.path()).unwrap());
-    let config = AgentConfig { batch_wait: Duration::from_millis(20), ..AgentConfig::default() };
+    let config = AgentConfig {
+        batch_wait: Duration::from_millis(20),
+        ..AgentConfig::default()
+    };
     let agent = Agent::start(config, store).expect("agent starts");
     let handle = agent.handle();
     let live = handle.subscribe();
-    Some(TestAgent { agent: Some(agent), handle, live, seen: Vec::new(), _dir: dir })
+    Some(TestAgent {
+        agent: Some(agent),
+        handle,
+        live,
+        seen: Vec::new(),
+        _dir: dir,
+    })
 }
 
 impl TestAgent {
@@ -77,7 +86,9 @@ impl TestAgent {
             events
                 .iter()
                 .filter_map(|e| match &**e {
-                    Event::ProcessExec(x) if x.process.argv.iter().any(|a| a == marker) => Some(x.clone()),
+                    Event::ProcessExec(x) if x.process.argv.iter().any(|a| a == marker) => {
+                        Some(x.clone())
+                    }
                     _ => None,
                 })
                 .collect()
@@ -90,7 +101,10 @@ impl TestAgent {
 
     /// The store holds what the live stream showed.
     pub fn stored(&self, filter: EventFilter) -> Vec<Event> {
-        let query = Query { filter, ..Query::default() };
+        let query = Query {
+            filter,
+            ..Query::default()
+        };
         self.handle.store().query(&query).unwrap().events
     }
 

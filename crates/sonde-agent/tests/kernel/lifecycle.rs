@@ -20,20 +20,36 @@ fn exit_code_of_sh_c_exit_7() {
     assert_eq!(p.cwd, std::env::current_dir().unwrap().to_str().unwrap());
     assert_eq!(p.origin, Origin::Exec);
     assert_eq!(p.comm, "sh");
-    assert_eq!(exec.ancestors[0].pid, this_pid(), "the test process is the parent");
-    assert_eq!(p.parent_exec_id.as_deref(), Some(exec.ancestors[0].exec_id.as_str()));
+    assert_eq!(
+        exec.ancestors[0].pid,
+        this_pid(),
+        "the test process is the parent"
+    );
+    assert_eq!(
+        p.parent_exec_id.as_deref(),
+        Some(exec.ancestors[0].exec_id.as_str())
+    );
     let me = std::fs::read_link("/proc/self/ns/pid").unwrap();
     assert_eq!(me.to_str().unwrap(), format!("pid:[{}]", p.namespaces.pid));
 
     let exit = agent.exit_of(pid);
     assert_eq!(exit.status.code, Some(7));
     assert_eq!(exit.status.signal, None);
-    assert_eq!(exit.process.exec_id, p.exec_id, "the exit names the image that exited");
+    assert_eq!(
+        exit.process.exec_id, p.exec_id,
+        "the exit names the image that exited"
+    );
     assert!(exit.duration_ns > 0 && exit.duration_ns < 10_000_000_000);
     assert!(exit.time >= exec.time);
 
-    let stored = agent.stored(EventFilter { pid: Some(pid), ..EventFilter::default() });
-    assert_eq!(stored.iter().map(|e| e.kind()).collect::<Vec<_>>(), [EventKind::ProcessExec, EventKind::ProcessExit]);
+    let stored = agent.stored(EventFilter {
+        pid: Some(pid),
+        ..EventFilter::default()
+    });
+    assert_eq!(
+        stored.iter().map(|e| e.kind()).collect::<Vec<_>>(),
+        [EventKind::ProcessExec, EventKind::ProcessExit]
+    );
     agent.assert_no_loss();
 }
 
@@ -45,12 +61,19 @@ fn three_level_process_tree_has_exact_ancestry() {
     let (top, code) = run("/bin/sh", &["-c", script]);
     assert_eq!(code, Some(5));
 
-    let [l1, l2, l3] = ["tree1", "tree2", "tree3"].map(|level| agent.execs_with(level, 1).remove(0));
+    let [l1, l2, l3] =
+        ["tree1", "tree2", "tree3"].map(|level| agent.execs_with(level, 1).remove(0));
     assert_eq!(l1.process.ppid, top);
     assert_eq!(l2.process.ppid, l1.process.pid);
     assert_eq!(l3.process.ppid, l2.process.pid);
-    assert_eq!(l2.process.parent_exec_id.as_ref(), Some(&l1.process.exec_id));
-    assert_eq!(l3.process.parent_exec_id.as_ref(), Some(&l2.process.exec_id));
+    assert_eq!(
+        l2.process.parent_exec_id.as_ref(),
+        Some(&l1.process.exec_id)
+    );
+    assert_eq!(
+        l3.process.parent_exec_id.as_ref(),
+        Some(&l2.process.exec_id)
+    );
     let chain: Vec<u32> = l3.ancestors.iter().take(4).map(|a| a.pid).collect();
     assert_eq!(chain, [l2.process.pid, l1.process.pid, top, this_pid()]);
     assert_eq!(l3.ancestors[0].exec_id, l2.process.exec_id);
@@ -93,7 +116,11 @@ fn a_10_kb_argument_arrives_whole_and_a_40_kb_one_is_cut_and_flagged() {
     assert!(p.argv_truncated);
     assert_eq!(&p.argv[..2], ["/bin/true", "first"]);
     let kept = sonde_bpf::abi::ARGS_MAX - "/bin/true\0first\0".len();
-    assert_eq!(p.argv[2], "y".repeat(kept), "cut exactly at the capture bound");
+    assert_eq!(
+        p.argv[2],
+        "y".repeat(kept),
+        "cut exactly at the capture bound"
+    );
     assert_eq!(agent.handle.stats().snapshot().argv_truncated, 1);
     agent.assert_no_loss();
 }

@@ -14,7 +14,7 @@ fn process_started_before_the_agent_has_parent_and_ancestry() {
     }
     let mut shell = spawn_waiting("read line; /bin/true started-before; exit 4");
     let shell_pid = shell.id();
-    let Some(mut agent) = start() else { return };
+    let mut agent = start().expect("preflight passed, so the agent starts");
 
     writeln!(shell.stdin.take().unwrap(), "go").unwrap();
     assert_eq!(shell.wait().unwrap().code(), Some(4));
@@ -24,14 +24,27 @@ fn process_started_before_the_agent_has_parent_and_ancestry() {
     let parent = &child.ancestors[0];
     assert_eq!(parent.pid, shell_pid);
     // /proc knows the resolved executable.
-    assert_eq!(parent.binary, std::fs::canonicalize("/bin/sh").unwrap().to_str().unwrap());
+    assert_eq!(
+        parent.binary,
+        std::fs::canonicalize("/bin/sh").unwrap().to_str().unwrap()
+    );
     assert_eq!(child.process.parent_exec_id.as_ref(), Some(&parent.exec_id));
     assert_eq!(child.ancestors[1].pid, this_pid());
 
     let exit = agent.exit_of(shell_pid);
     assert_eq!(exit.status.code, Some(4));
     assert_eq!(exit.process.origin, Origin::Procfs);
-    assert_eq!(exit.process.exec_id, parent.exec_id, "one id for the shell, from seed to exit");
-    assert_eq!(exit.process.argv, ["/bin/sh", "-c", "read line; /bin/true started-before; exit 4"]);
+    assert_eq!(
+        exit.process.exec_id, parent.exec_id,
+        "one id for the shell, from seed to exit"
+    );
+    assert_eq!(
+        exit.process.argv,
+        [
+            "/bin/sh",
+            "-c",
+            "read line; /bin/true started-before; exit 4"
+        ]
+    );
     agent.assert_no_loss();
 }

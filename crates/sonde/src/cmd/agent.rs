@@ -30,7 +30,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SONDE_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SONDE_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -39,20 +40,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = RedbStore::open(&args.data_dir)?;
     let config = AgentConfig {
         ring_bytes: u32::try_from(args.ring_size).context("--ring-size must be below 4GiB")?,
-        retention: Retention { max_age: Some(args.retention_age), max_bytes: Some(args.retention_size) },
+        retention: Retention {
+            max_age: Some(args.retention_age),
+            max_bytes: Some(args.retention_size),
+        },
         ..AgentConfig::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(args.listen))
-        .with_context(|| format!("cannot listen on {} (choose another with --listen)", args.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (choose another with --listen)",
+                args.listen
+            )
+        })?;
     let agent = Agent::start(config, Arc::new(store))?;
     tracing::info!(
         api = %format!("http://{}", args.listen),
         data_dir = %args.data_dir.display(),
         "sonde agent running"
     );
-    let served = runtime.block_on(sonde_api::serve(listener, agent.handle(), shutdown_signal()));
+    let served = runtime.block_on(sonde_api::serve(
+        listener,
+        agent.handle(),
+        shutdown_signal(),
+    ));
     tracing::info!("stopping: flushing queued events to the store");
     agent.shutdown();
     served?;
@@ -74,9 +90,13 @@ fn humantime_duration(text: &str) -> Result<Duration, String> {
 
 /// `1GiB`, `500MB`, `4096`.
 fn byte_size(text: &str) -> Result<u64, String> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a size (examples: 1GiB, 500MB)"))?;
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (examples: 1GiB, 500MB)"))?;
     let scale: u64 = match unit.trim() {
         "" | "B" => 1,
         "KB" => 1_000,
@@ -85,9 +105,15 @@ fn byte_size(text: &str) -> Result<u64, String> {
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
         "GiB" => 1 << 30,
-        other => return Err(format!("unknown size unit `{other}` (use B, KB, MB, GB, KiB, MiB, GiB)")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` (use B, KB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
     };
-    number.checked_mul(scale).ok_or_else(|| format!("`{text}` is too large"))
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 use std::process::ExitCode;
 
 use serde::Serialize;
-use sonde_bpf::{plan_collectors, probe_kernel, Capability, CollectorPlan, KernelReport, MountState};
+use sonde_bpf::{
+    plan_collectors, probe_kernel, Capability, CollectorPlan, KernelReport, MountState,
+};
 
 use super::Output;
 
@@ -29,11 +31,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print_table(&doctor);
     }
-    Ok(if ready { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn yes(available: bool) -> &'static str {
-    if available { "yes" } else { "NO" }
+    if available {
+        "yes"
+    } else {
+        "NO"
+    }
 }
 
 fn mount_line(name: &str, state: &MountState) {
@@ -51,7 +61,11 @@ fn cap_line(c: &Capability) {
 
 fn print_table(d: &Doctor) {
     let k = &d.kernel;
-    let who = if k.root { "as root" } else { "NOT as root: program types were not probed" };
+    let who = if k.root {
+        "as root"
+    } else {
+        "NOT as root: program types were not probed"
+    };
     println!("sonde doctor: Linux {}, running {who}\n", k.kernel);
     println!("KERNEL");
     cap_line(&k.btf);
@@ -65,7 +79,12 @@ fn print_table(d: &Doctor) {
         let state = if c.ready { "ready" } else { "CANNOT RUN" };
         println!("  {:16} {state}", c.name);
         for hook in &c.hooks {
-            println!("    {:15} {:28} {}", hook.kind.capability(), hook.name, hook.purpose);
+            println!(
+                "    {:15} {:28} {}",
+                hook.kind.capability(),
+                hook.name,
+                hook.purpose
+            );
         }
         for m in &c.missing {
             println!("    missing: {m}");

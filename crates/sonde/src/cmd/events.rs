@@ -63,7 +63,12 @@ impl Args {
         put("since", self.since.clone());
         put("until", self.until.clone());
         let default_last = self.since.is_none() && self.until.is_none() && !self.follow;
-        put("last", self.last.or(default_last.then_some(20)).map(|n| n.to_string()));
+        put(
+            "last",
+            self.last
+                .or(default_last.then_some(20))
+                .map(|n| n.to_string()),
+        );
         if !self.kinds.is_empty() {
             let kinds: Vec<&str> = self.kinds.iter().map(|k| k.as_str()).collect();
             q.push(("type", kinds.join(",")));
@@ -86,7 +91,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let written = match args.output {
             Output::Json => writeln!(out, "{line}"),
             Output::Compact | Output::Table => {
-                let event: Event = serde_json::from_str(line).context("the agent sent an event this sonde cannot read")?;
+                let event: Event = serde_json::from_str(line)
+                    .context("the agent sent an event this sonde cannot read")?;
                 if args.output == Output::Table {
                     render::table_row(&mut out, &event)
                 } else {
@@ -95,7 +101,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         // A closed pipe (`| head`) ends the command quietly.
-        Ok(written.and_then(|()| if args.follow { out.flush() } else { Ok(()) }).is_ok())
+        Ok(written
+            .and_then(|()| if args.follow { out.flush() } else { Ok(()) })
+            .is_ok())
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -25,19 +25,35 @@ fn events_filters_and_status_over_the_api() {
     }
     let dir = tempfile::tempdir().unwrap();
     let agent = AgentProcess::start(dir.path());
-    let child = Command::new("/bin/sh").args(["-c", "exit 3", "cli-filter-marker"]).status().unwrap();
+    let child = Command::new("/bin/sh")
+        .args(["-c", "exit 3", "cli-filter-marker"])
+        .status()
+        .unwrap();
     assert_eq!(child.code(), Some(3));
 
     let exits = agent.wait_events(&["--comm", "sh", "--type", "exit", "--since", "1m"], 1);
     let ours: Vec<_> = exits
         .iter()
-        .filter(|e| e.pointer("/process_exit/process/argv/3").and_then(|v| v.as_str()) == Some("cli-filter-marker"))
+        .filter(|e| {
+            e.pointer("/process_exit/process/argv/3")
+                .and_then(|v| v.as_str())
+                == Some("cli-filter-marker")
+        })
         .collect();
     assert_eq!(ours.len(), 1);
-    assert_eq!(ours[0].pointer("/process_exit/status/code"), Some(&serde_json::json!(3)));
-    let pid = ours[0].pointer("/process_exit/process/pid").unwrap().to_string();
+    assert_eq!(
+        ours[0].pointer("/process_exit/status/code"),
+        Some(&serde_json::json!(3))
+    );
+    let pid = ours[0]
+        .pointer("/process_exit/process/pid")
+        .unwrap()
+        .to_string();
     let by_pid = agent.events(&["--pid", &pid, "--since", "1m"]);
-    let kinds: Vec<&str> = by_pid.iter().map(|e| e.as_object().unwrap().keys().next().unwrap().as_str()).collect();
+    let kinds: Vec<&str> = by_pid
+        .iter()
+        .map(|e| e.as_object().unwrap().keys().next().unwrap().as_str())
+        .collect();
     assert_eq!(kinds, ["process_exec", "process_exit"]);
 
     let table = agent.cli(&["events", "--pid", &pid, "--since", "1m", "-o", "table"]);
@@ -70,7 +86,10 @@ fn follow_streams_each_new_event_once() {
             if stopper.load(Ordering::Relaxed) {
                 break;
             }
-            Command::new("/bin/true").arg(format!("follow-{i}")).status().unwrap();
+            Command::new("/bin/true")
+                .arg(format!("follow-{i}"))
+                .status()
+                .unwrap();
             std::thread::sleep(Duration::from_millis(50));
         }
     });
@@ -78,8 +97,14 @@ fn follow_streams_each_new_event_once() {
     for line in lines {
         let event: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(event["process_exec"]["process"]["binary"], "/bin/true");
-        let arg = event["process_exec"]["process"]["argv"][1].as_str().unwrap_or_default().to_string();
-        if let Some(n) = arg.strip_prefix("follow-").and_then(|n| n.parse::<u32>().ok()) {
+        let arg = event["process_exec"]["process"]["argv"][1]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if let Some(n) = arg
+            .strip_prefix("follow-")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
             markers.push(n);
         }
         if markers.len() == 3 {
@@ -90,8 +115,16 @@ fn follow_streams_each_new_event_once() {
     follower.kill().unwrap();
     runner.join().unwrap();
     assert_eq!(markers.len(), 3, "the follower showed live events");
-    assert_eq!(markers[1], markers[0] + 1, "no gap, no duplicate: {markers:?}");
-    assert_eq!(markers[2], markers[0] + 2, "no gap, no duplicate: {markers:?}");
+    assert_eq!(
+        markers[1],
+        markers[0] + 1,
+        "no gap, no duplicate: {markers:?}"
+    );
+    assert_eq!(
+        markers[2],
+        markers[0] + 2,
+        "no gap, no duplicate: {markers:?}"
+    );
 }
 
 #[test]
@@ -102,21 +135,38 @@ fn kill_9_loses_nothing_that_was_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let mut agent = AgentProcess::start(dir.path());
     for i in 0..20 {
-        Command::new("/bin/true").arg(format!("durable-{i}")).status().unwrap();
+        Command::new("/bin/true")
+            .arg(format!("durable-{i}"))
+            .status()
+            .unwrap();
     }
     // Visible through the API = written and synced by the store.
-    let acknowledged = agent.wait_events(&["--binary", "true", "--type", "exec", "--since", "1m"], 20);
-    let acknowledged: usize = (0..20).map(|i| exec_count_with_marker(&acknowledged, &format!("durable-{i}"))).sum();
+    let acknowledged =
+        agent.wait_events(&["--binary", "true", "--type", "exec", "--since", "1m"], 20);
+    let acknowledged: usize = (0..20)
+        .map(|i| exec_count_with_marker(&acknowledged, &format!("durable-{i}")))
+        .sum();
     assert_eq!(acknowledged, 20);
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(agent.child.id() as i32), nix::sys::signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent.child.id() as i32),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
     agent.child.wait().unwrap();
 
     let store = RedbStore::open(dir.path()).expect("store reopens after kill -9");
     let stored = store.query(&Query::default()).unwrap().events;
-    let json: Vec<serde_json::Value> = stored.iter().map(|e| serde_json::to_value(e).unwrap()).collect();
+    let json: Vec<serde_json::Value> = stored
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
     for i in 0..20 {
-        assert_eq!(exec_count_with_marker(&json, &format!("durable-{i}")), 1, "durable-{i}");
+        assert_eq!(
+            exec_count_with_marker(&json, &format!("durable-{i}")),
+            1,
+            "durable-{i}"
+        );
     }
     drop(store);
 

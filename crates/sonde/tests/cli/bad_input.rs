@@ -34,7 +34,12 @@ fn not_root_is_refused_with_what_to_do() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
         .arg(env!("CARGO_BIN_EXE_sonde"))
         .args(["agent", "--data-dir", dir.path().to_str().unwrap()])
         .output()
@@ -49,7 +54,13 @@ fn a_data_dir_that_is_a_file_is_not_writable() {
         return;
     }
     let file = tempfile::NamedTempFile::new().unwrap();
-    let out = run(&["agent", "--data-dir", file.path().to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let out = run(&[
+        "agent",
+        "--data-dir",
+        file.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_one_line_error(&out, "is not writable");
 }
@@ -61,10 +72,18 @@ fn a_corrupt_store_is_refused_and_left_untouched() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.redb");
-    let garbage: Vec<u8> = (0..64 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..64 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     fs::write(&file, &garbage).unwrap();
     let out = sonde()
-        .args(["agent", "--data-dir", dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args([
+            "agent",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

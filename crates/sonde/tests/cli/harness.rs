@@ -25,7 +25,11 @@ pub fn is_root() -> bool {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// `sonde agent` as a child process on its own store and port.
@@ -38,7 +42,13 @@ impl AgentProcess {
     pub fn start(data_dir: &Path) -> AgentProcess {
         let server = format!("127.0.0.1:{}", free_port());
         let child = sonde()
-            .args(["agent", "--data-dir", data_dir.to_str().unwrap(), "--listen", &server])
+            .args([
+                "agent",
+                "--data-dir",
+                data_dir.to_str().unwrap(),
+                "--listen",
+                &server,
+            ])
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -52,7 +62,11 @@ impl AgentProcess {
     }
 
     pub fn cli(&self, args: &[&str]) -> Output {
-        sonde().args(args).args(["--server", &self.server]).output().unwrap()
+        sonde()
+            .args(args)
+            .args(["--server", &self.server])
+            .output()
+            .unwrap()
     }
 
     /// `sonde events … -o json`, parsed.
@@ -76,7 +90,11 @@ impl AgentProcess {
             if found.len() >= want {
                 return found;
             }
-            assert!(Instant::now() < deadline, "wanted {want} events for {args:?}, have {}", found.len());
+            assert!(
+                Instant::now() < deadline,
+                "wanted {want} events for {args:?}, have {}",
+                found.len()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -89,7 +107,9 @@ impl AgentProcess {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+        let lines = BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .map_while(Result::ok);
         (child, lines)
     }
 }
