@@ -81,7 +81,7 @@ impl Agent {
         threads.push(spawn("sonde-ring", move || {
             ring_reader::run(ring, lost, record_tx, s, st)
         })?);
-        table.seed_from_procfs();
+        table.seed_from_procfs(store.as_ref());
         let s = stats.clone();
         threads.push(spawn("sonde-process", move || {
             processor::run(table, record_rx, event_tx, s)

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use sonde_bpf::abi::{ExitEvent, ForkEvent, Task, EXEC_ARGS_TRUNCATED};
 use sonde_bpf::decode::ExecRecord;
 use sonde_event::{
-    parse_container, Ancestor, Cgroup, ExitStatus, Namespaces, Origin, Process, ProcessExec,
-    ProcessExit,
+    parse_container, Ancestor, Cgroup, Event, EventFilter, EventKind, ExitStatus, Namespaces,
+    Origin, Process, ProcessExec, ProcessExit,
 };
+use sonde_store::{EventStore, Query};
 
 use crate::clock::BootClock;
 use crate::exec_id::ExecIds;
@@ -57,11 +58,14 @@ impl ProcessTable {
     }
 
     /// Adds every process now in /proc, then links each to its parent.
-    pub fn seed_from_procfs(&mut self) {
+    /// A process whose exec an earlier agent run stored keeps that image
+    /// (and so its `exec_id`): ids stay stable across agent restarts.
+    pub fn seed_from_procfs(&mut self, history: &dyn EventStore) {
         for pid in self.procfs.pids() {
             if let Some(snap) = self.procfs.read(pid, &self.ids, self.clock) {
+                let process = stored_image(history, &snap.process).unwrap_or(snap.process);
                 let entry = Entry {
-                    process: Arc::new(snap.process),
+                    process: Arc::new(process),
                     start_ns: snap.start_ns,
                     parent_start_ns: 0,
                 };
@@ -275,6 +279,30 @@ impl ProcessTable {
         });
         before - self.entries.len()
     }
+}
+
+/// The image the store's latest exec of this process recorded, if that exec
+/// was of this very process (same pid, same start time).
+fn stored_image(history: &dyn EventStore, seen: &Process) -> Option<Process> {
+    let filter = EventFilter {
+        kinds: vec![EventKind::ProcessExec],
+        pid: Some(seen.pid),
+        ..EventFilter::default()
+    };
+    let query = Query {
+        filter,
+        limit: Some(1),
+        tail: true,
+        ..Query::default()
+    };
+    let latest = history.query(&query).ok()?.events.pop()?;
+    let Event::ProcessExec(exec) = latest else {
+        return None;
+    };
+    // /proc start times have tick resolution; the wall clock of two boot-clock
+    // readings may differ by a little. No pid is reused within 20 ms.
+    let same = exec.process.start_time.0.abs_diff(seen.start_time.0) < 20_000_000;
+    same.then_some(exec.process)
 }
 
 fn text(bytes: &[u8]) -> String {

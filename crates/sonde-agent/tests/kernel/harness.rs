@@ -1,3 +1,4 @@
+use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,17 +16,24 @@ pub struct TestAgent {
     pub handle: AgentHandle,
     live: Receiver<Arc<Event>>,
     seen: Vec<Arc<Event>>,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
-/// Starts an agent, or says why the test is skipped.
+/// Starts an agent on a fresh store, or says why the test is skipped.
 pub fn start() -> Option<TestAgent> {
     if let Err(e) = sonde_bpf::preflight() {
         eprintln!("SKIP: {e}");
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn EventStore> = Arc::new(RedbStore::open(dir.path()).unwrap());
+    let mut agent = start_on(dir.path());
+    agent._dir = Some(dir);
+    Some(agent)
+}
+
+/// Starts an agent on the store in `dir` (the caller has checked preflight).
+pub fn start_on(dir: &Path) -> TestAgent {
+    let store: Arc<dyn EventStore> = Arc::new(RedbStore::open(dir).unwrap());
     let config = AgentConfig {
         batch_wait: Duration::from_millis(20),
         ..AgentConfig::default()
@@ -33,13 +41,13 @@ pub fn start() -> Option<TestAgent> {
     let agent = Agent::start(config, store).expect("agent starts");
     let handle = agent.handle();
     let live = handle.subscribe();
-    Some(TestAgent {
+    TestAgent {
         agent: Some(agent),
         handle,
         live,
         seen: Vec::new(),
-        _dir: dir,
-    })
+        _dir: None,
+    }
 }
 
 impl TestAgent {
@@ -106,6 +114,18 @@ impl TestAgent {
             ..Query::default()
         };
         self.handle.store().query(&query).unwrap().events
+    }
+
+    /// Waits until the store holds an event matching `filter`.
+    pub fn wait_stored(&self, filter: EventFilter) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.stored(filter.clone()).is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {filter:?} in the store"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Nothing was lost anywhere in the pipeline.

@@ -2,7 +2,7 @@ use std::io::Write;
 
 use sonde_event::Origin;
 
-use crate::harness::{spawn_waiting, start, this_pid};
+use crate::harness::{spawn_waiting, start, start_on, this_pid};
 
 /// A shell started before the agent, which execs a child after it: the
 /// child's parent and ancestry come from the /proc seed.
@@ -47,4 +47,32 @@ fn process_started_before_the_agent_has_parent_and_ancestry() {
         ]
     );
     agent.assert_no_loss();
+}
+
+/// An exec seen by one agent keeps its exec_id when a later agent, on the
+/// same store, meets the process again in /proc.
+#[test]
+fn exec_id_survives_an_agent_restart() {
+    if let Err(e) = sonde_bpf::preflight() {
+        eprintln!("SKIP: {e}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = start_on(dir.path());
+    let mut shell = spawn_waiting("read line; exit 6");
+    let exec = first.exec_of(shell.id());
+    first.wait_stored(sonde_event::EventFilter {
+        pid: Some(shell.id()),
+        ..Default::default()
+    });
+    drop(first);
+
+    let mut second = start_on(dir.path());
+    writeln!(shell.stdin.take().unwrap(), "go").unwrap();
+    assert_eq!(shell.wait().unwrap().code(), Some(6));
+    let exit = second.exit_of(shell.id());
+    assert_eq!(exit.process.exec_id, exec.process.exec_id);
+    assert_eq!(exit.process.origin, Origin::Exec);
+    assert_eq!(exit.process.argv, exec.process.argv);
+    second.assert_no_loss();
 }
