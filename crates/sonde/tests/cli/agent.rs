@@ -65,6 +65,27 @@ fn events_filters_and_status_over_the_api() {
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["lost_total"], 0);
     assert_eq!(status["collectors"][0]["name"], "process");
+    let metrics = ureq::get(format!("http://{}/metrics", agent.server))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("# TYPE sonde_kernel_lost_records_total counter"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sonde_kernel_lost_records_total{type=\"exec\"} 0"),
+        "{metrics}"
+    );
+    let stored: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("sonde_store_written_events_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("stored events counter");
+    assert!(stored >= 2, "at least our exec and exit: {stored}");
+
     let bad_type = agent.cli(&["events", "--type", "nonsense"]);
     assert_eq!(bad_type.status.code(), Some(2));
 }
