@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Exec-storm benchmark: N short processes per second, with and without the
+# sonde agent, side by side in one run. Prints ratios, not pass/fail timings:
+#   exec/s without and with the agent (and their ratio), execs generated vs.
+#   recorded by sonde, every counted loss, agent CPU, stored bytes per exec.
+# Goal (issue): 0 lost at >= 20k exec/s; the last line says what it reaches.
+#
+# Usage: sudo bash bench/exec-storm.sh [--duration S] [--workers W]
+#                                      [--goal-rate N] [--no-rate-check] [--no-build]
+# Builds into $CARGO_TARGET_DIR (default: target/). Needs root (the agent
+# loads eBPF programs), tracefs and BTF (see `sonde doctor`, scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=10
+workers=$(nproc)
+goal_rate=20000
+rate_check=1
+build=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --duration) duration=$2; shift 2 ;;
+        --workers) workers=$2; shift 2 ;;
+        --goal-rate) goal_rate=$2; shift 2 ;;
+        --no-rate-check) rate_check=0; shift ;;
+        --no-build) build=0; shift ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) echo "exec-storm.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "exec-storm.sh: SKIPPED: needs root (sonde agent loads eBPF programs); run with sudo"
+    exit 0
+fi
+
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+if [ "$build" = 1 ]; then
+    echo "== building release binaries (into $target_dir)"
+    CARGO_TARGET_DIR=$target_dir cargo build --release --locked -q -p sonde -p exec-storm
+fi
+sonde=$target_dir/release/sonde
+storm=$target_dir/release/exec-storm
+
+tmp=$(mktemp -d /tmp/sonde-exec-storm.XXXXXX)
+agent_pid=
+agent_status=0
+stop_agent() {
+    [ -n "$agent_pid" ] || return 0
+    kill -TERM "$agent_pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 300); do
+        kill -0 "$agent_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$agent_pid" 2>/dev/null; then
+        echo "exec-storm.sh: the agent did not stop within 30 s of SIGTERM; killing it" >&2
+        kill -KILL "$agent_pid" 2>/dev/null || true
+    fi
+    agent_status=0
+    wait "$agent_pid" || agent_status=$?
+    agent_pid=
+}
+cleanup() {
+    stop_agent
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A loopback port nothing listens on.
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
+            echo "$port"
+            return
+        fi
+    done
+}
+
+storm_args=(--duration "$duration" --workers "$workers")
+# exec-storm builds its child executable under $TMPDIR: inside $tmp, so the
+# trap removes it even if a storm is interrupted.
+export TMPDIR=$tmp
+
+echo "== (a) storm without the agent: ${duration}s, $workers workers, max rate"
+"$storm" "${storm_args[@]}" --label "without agent" --json >"$tmp/without.json"
+
+echo "== (b) starting sonde agent"
+for attempt in 1 2 3; do
+    port=$(free_port)
+    rm -rf "$tmp/data"
+    "$sonde" agent --data-dir "$tmp/data" --listen "127.0.0.1:$port" 2>"$tmp/agent.log" &
+    agent_pid=$!
+    for _ in $(seq 1 150); do
+        if curl -fsS -o /dev/null "http://127.0.0.1:$port/api/v1/status" 2>/dev/null; then
+            break 2
+        fi
+        kill -0 "$agent_pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    echo "exec-storm.sh: agent did not answer on port $port (attempt $attempt):" >&2
+    tail -5 "$tmp/agent.log" >&2
+    stop_agent
+done
+if [ -z "$agent_pid" ]; then
+    echo "exec-storm.sh: cannot start the agent; see 'sonde doctor' or scripts/setup.sh" >&2
+    exit 1
+fi
+echo "   pid $agent_pid, API on 127.0.0.1:$port, store in $tmp/data"
+probe=(--server "127.0.0.1:$port" --agent-pid "$agent_pid")
+
+echo "== (c) storm with the agent: max rate"
+"$storm" "${storm_args[@]}" "${probe[@]}" --label "with agent" --json >"$tmp/with.json"
+with=(--with "$tmp/with.json")
+
+if [ "$rate_check" = 1 ]; then
+    echo "== (d) storm with the agent: target ${goal_rate}/s"
+    "$storm" "${storm_args[@]}" "${probe[@]}" --rate "$goal_rate" --label "agent @${goal_rate}/s" \
+        --json >"$tmp/rate.json"
+    with+=(--with "$tmp/rate.json")
+fi
+
+echo "== (e) stopping the agent (SIGTERM)"
+stop_agent
+if [ "$agent_status" -ne 0 ]; then
+    echo "exec-storm.sh: the agent exited with status $agent_status:" >&2
+    tail -20 "$tmp/agent.log" >&2
+fi
+if grep -qE "ERROR|WARN" "$tmp/agent.log"; then
+    echo "exec-storm.sh: the agent logged errors or warnings:" >&2
+    grep -E "ERROR|WARN" "$tmp/agent.log" | tail -10 >&2
+fi
+
+echo
+"$storm" compare --without "$tmp/without.json" "${with[@]}" --goal-rate "$goal_rate"
