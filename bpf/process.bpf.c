@@ -43,6 +43,13 @@ struct {
 	__type(value, struct exec_scratch);
 } exec_scratch SEC(".maps");
 
+/*
+ * Wake the reader only once this much is waiting (set by the loader to a
+ * fraction of the ring); below it the reader drains on its own timer. One
+ * wake-up per record costs more than the record.
+ */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
 /* Keeps the ABI structs in the object's BTF for the generated skeleton types. */
 struct sonde_exec_event _abi_exec = {};
 struct sonde_exit_event _abi_exit = {};
@@ -63,7 +70,10 @@ static __always_inline void count_lost(__u32 type)
 
 static __always_inline int output(void *record, __u64 size, __u32 type)
 {
-	if (bpf_ringbuf_output(&events, record, size, 0))
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flags = waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_output(&events, record, size, flags))
 		count_lost(type);
 	return 0;
 }

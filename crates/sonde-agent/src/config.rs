@@ -8,9 +8,10 @@ use sonde_store::Retention;
 pub struct AgentConfig {
     /// Kernel ring buffer size in bytes (rounded up to a power of two).
     pub ring_bytes: u32,
-    /// Records queued between the ring-buffer reader and the process table.
+    /// Record batches (one per ring-buffer drain, at most 4096 records each)
+    /// queued between the ring-buffer reader and the process table.
     pub record_queue: usize,
-    /// Events queued between the process table and the store writer.
+    /// Event batches queued between the process table and the store writer.
     pub event_queue: usize,
     /// Most events written in one store transaction.
     pub batch_max: usize,
@@ -26,8 +27,8 @@ impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
             ring_bytes: 32 << 20,
-            record_queue: 1 << 18,
-            event_queue: 1 << 17,
+            record_queue: 1024,
+            event_queue: 1024,
             batch_max: 8192,
             batch_wait: Duration::from_millis(100),
             retention: Retention {

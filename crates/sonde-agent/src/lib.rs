@@ -8,6 +8,7 @@ mod exec_id;
 mod process_table;
 mod processor;
 mod procfs;
+mod record_batch;
 mod ring_reader;
 mod stats;
 mod writer;

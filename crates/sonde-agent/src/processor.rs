@@ -1,5 +1,6 @@
 //! Stage 2: decodes records and runs them through the process table, on its
-//! own thread; passes events to the store writer through a bounded queue.
+//! own thread; passes each batch's events to the store writer through a
+//! bounded queue.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -10,23 +11,26 @@ use sonde_bpf::decode::{decode, Record};
 use sonde_event::Event;
 
 use crate::process_table::ProcessTable;
+use crate::record_batch::RecordBatch;
 use crate::stats::Stats;
 
 const GC_EVERY: Duration = Duration::from_secs(30);
 
 pub fn run(
     mut table: ProcessTable,
-    records: Receiver<Vec<u8>>,
-    events: Sender<Event>,
+    records: Receiver<RecordBatch>,
+    events: Sender<Vec<Event>>,
     stats: Arc<Stats>,
 ) {
     let mut last_gc = Instant::now();
     loop {
         match records.recv_timeout(Duration::from_secs(1)) {
-            Ok(bytes) => {
-                if let Some(event) = handle(&mut table, &bytes, &stats) {
-                    forward(&events, event, &stats);
-                }
+            Ok(batch) => {
+                let out: Vec<Event> = batch
+                    .iter()
+                    .filter_map(|r| handle(&mut table, r, &stats))
+                    .collect();
+                forward(&events, out, &stats);
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
@@ -74,8 +78,13 @@ fn handle(table: &mut ProcessTable, bytes: &[u8], stats: &Stats) -> Option<Event
     }
 }
 
-fn forward(events: &Sender<Event>, event: Event, stats: &Stats) {
-    if let Err(TrySendError::Full(_)) = events.try_send(event) {
-        stats.store_queue_dropped.fetch_add(1, Relaxed);
+fn forward(events: &Sender<Vec<Event>>, batch: Vec<Event>, stats: &Stats) {
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(TrySendError::Full(batch)) = events.try_send(batch) {
+        stats
+            .store_queue_dropped
+            .fetch_add(batch.len() as u64, Relaxed);
     }
 }

@@ -1,42 +1,75 @@
-//! Stage 1: drains the kernel ring buffer on its own thread and hands raw
-//! records to the processor through a bounded queue. Never blocks the
-//! kernel side: when the queue is full the record is dropped and counted.
+//! Stage 1: drains the kernel ring buffer on its own thread and hands the
+//! records, one batch per drain, to the processor through a bounded queue.
+//! Never blocks the kernel side: when the queue is full the batch is dropped
+//! and its records counted.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
 use libbpf_rs::{MapHandle, RingBufferBuilder};
-use sonde_bpf::LostCounter;
+use sonde_bpf::{LostCounter, ProcessProgram};
 
+use crate::record_batch::RecordBatch;
 use crate::stats::Stats;
 
-const POLL: Duration = Duration::from_millis(100);
 const LOST_READ_EVERY: Duration = Duration::from_secs(1);
+/// A batch is handed on once it holds this many records, even mid-drain.
+const BATCH_RECORDS: usize = 4096;
+
+struct Batcher {
+    batch: RecordBatch,
+    queue: Sender<RecordBatch>,
+    stats: Arc<Stats>,
+}
+
+impl Batcher {
+    fn push(&mut self, record: &[u8]) {
+        let kind = record.first().copied().unwrap_or(0) as usize;
+        if let Some(n) = self.stats.records.get(kind) {
+            n.fetch_add(1, Relaxed);
+        }
+        self.batch.push(record);
+        if self.batch.len() >= BATCH_RECORDS {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        if let Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) =
+            self.queue.try_send(batch)
+        {
+            self.stats
+                .queue_dropped
+                .fetch_add(batch.len() as u64, Relaxed);
+        }
+    }
+}
 
 pub fn run(
     ring: MapHandle,
     lost: LostCounter,
-    queue: Sender<Vec<u8>>,
+    queue: Sender<RecordBatch>,
     stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
 ) {
-    let counts = stats.clone();
+    let batcher = Rc::new(RefCell::new(Batcher {
+        batch: RecordBatch::default(),
+        queue,
+        stats: stats.clone(),
+    }));
+    let sink = batcher.clone();
     let mut builder = RingBufferBuilder::new();
-    let added = builder.add(&ring, move |bytes: &[u8]| {
-        let kind = bytes.first().copied().unwrap_or(0) as usize;
-        if let Some(n) = counts.records.get(kind) {
-            n.fetch_add(1, Relaxed);
-        }
-        match queue.try_send(bytes.to_vec()) {
-            Ok(()) => 0,
-            Err(TrySendError::Full(_)) => {
-                counts.queue_dropped.fetch_add(1, Relaxed);
-                0
-            }
-            Err(TrySendError::Disconnected(_)) => -1,
-        }
+    let added = builder.add(&ring, move |record: &[u8]| {
+        sink.borrow_mut().push(record);
+        0
     });
     let rb = match added.map(|_| ()).and_then(|()| builder.build()) {
         Ok(rb) => rb,
@@ -47,12 +80,17 @@ pub fn run(
     };
     let mut last_lost_read = Instant::now();
     while !stop.load(Relaxed) {
-        if let Err(e) = rb.poll(POLL) {
+        // The kernel wakes us only for a backlog; the timeout drains the rest.
+        let drained = rb
+            .poll(ProcessProgram::DRAIN_EVERY)
+            .and_then(|()| rb.consume());
+        if let Err(e) = drained {
             if e.kind() != libbpf_rs::ErrorKind::Interrupted {
                 tracing::error!(error = %e, "ring buffer poll failed");
                 break;
             }
         }
+        batcher.borrow_mut().flush();
         if last_lost_read.elapsed() >= LOST_READ_EVERY {
             read_lost(&lost, &stats);
             last_lost_read = Instant::now();
@@ -60,6 +98,7 @@ pub fn run(
     }
     // Whatever the kernel wrote before the stop is still delivered.
     let _ = rb.consume();
+    batcher.borrow_mut().flush();
     read_lost(&lost, &stats);
 }
 

@@ -24,7 +24,7 @@ pub struct WriterConfig {
 pub fn run(
     config: WriterConfig,
     store: Arc<dyn EventStore>,
-    events: Receiver<Event>,
+    events: Receiver<Vec<Event>>,
     live: broadcast::Sender<Arc<Event>>,
     stats: Arc<Stats>,
 ) {
@@ -49,11 +49,16 @@ pub fn run(
     }
 }
 
-/// Waits for one event, then gathers more for up to `batch_wait`. Returns
-/// false once the queue is closed and drained.
-fn fill_batch(events: &Receiver<Event>, batch: &mut Vec<Event>, config: &WriterConfig) -> bool {
+/// Waits for a first batch, then gathers more for up to `batch_wait` or
+/// until `batch_max` events. Returns false once the queue is closed and
+/// drained.
+fn fill_batch(
+    events: &Receiver<Vec<Event>>,
+    batch: &mut Vec<Event>,
+    config: &WriterConfig,
+) -> bool {
     match events.recv_timeout(config.batch_wait) {
-        Ok(event) => batch.push(event),
+        Ok(more) => batch.extend(more),
         Err(RecvTimeoutError::Timeout) => return true,
         Err(RecvTimeoutError::Disconnected) => return false,
     }
@@ -61,7 +66,7 @@ fn fill_batch(events: &Receiver<Event>, batch: &mut Vec<Event>, config: &WriterC
     while batch.len() < config.batch_max {
         let left = deadline.saturating_duration_since(Instant::now());
         match events.recv_timeout(left) {
-            Ok(event) => batch.push(event),
+            Ok(more) => batch.extend(more),
             Err(RecvTimeoutError::Timeout) => break,
             Err(RecvTimeoutError::Disconnected) => return false,
         }

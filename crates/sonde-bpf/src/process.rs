@@ -14,6 +14,10 @@ use crate::BpfError;
 
 const BTF: &str = "/sys/kernel/btf/vmlinux";
 
+/// The kernel wakes the reader once this fraction of the ring is waiting;
+/// below it the reader drains on its timer (see [`ProcessProgram::DRAIN_EVERY`]).
+const WAKEUP_FRACTION: u32 = 8;
+
 /// The loaded, attached process programs. Dropping it detaches them.
 pub struct ProcessProgram {
     // Links first: they detach before the object that owns the programs goes.
@@ -60,6 +64,10 @@ pub fn preflight() -> Result<(), BpfError> {
 }
 
 impl ProcessProgram {
+    /// How often the reader must drain the ring: records below the wake-up
+    /// threshold wait at most this long.
+    pub const DRAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
     /// Loads the programs with a ring buffer of `ring_bytes` (rounded up to a
     /// power of two) and attaches them to [`PROCESS_HOOKS`].
     pub fn load(ring_bytes: u32) -> Result<Self, BpfError> {
@@ -82,6 +90,9 @@ impl ProcessProgram {
             .map_err(load_err)?;
         let ring = ring_bytes.max(4096).next_power_of_two();
         open.maps.events.set_max_entries(ring).map_err(load_err)?;
+        if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
+            rodata.wakeup_bytes = u64::from(ring / WAKEUP_FRACTION);
+        }
         let skel = open.load().map_err(load_err)?;
 
         let progs = &skel.progs;

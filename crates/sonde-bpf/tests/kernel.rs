@@ -82,7 +82,9 @@ fn exec_and_exit_records_arrive_with_exact_contents() {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut child = None;
     while Instant::now() < deadline {
-        rb.poll(Duration::from_millis(100)).unwrap();
+        // The kernel wakes readers only for a backlog: drain on a timer too.
+        rb.poll(ProcessProgram::DRAIN_EVERY).unwrap();
+        rb.consume().unwrap();
         let seen = seen.lock().unwrap();
         child = seen.iter().find_map(|s| match s {
             Seen::Fork { pid, ppid } if *ppid == me => Some(*pid),
