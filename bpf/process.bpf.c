@@ -127,19 +127,26 @@ static __always_inline void fill_identity(struct sonde_exec_event *ev, struct ta
 		bpf_core_read_str(ev->tty, sizeof(ev->tty), &tty->name);
 }
 
+/* Writes the collected names at @off, flagging @flag if cut; returns the length. */
+static __always_inline __u32 append_names(struct exec_scratch *s, __u32 off, bool truncated,
+					  __u32 flag)
+{
+	__u32 len = write_path(s->data, off, &s->names, &truncated);
+
+	if (truncated)
+		s->ev.flags |= flag;
+	return len;
+}
+
 /* Appends the working directory at @off; returns its length. */
 static __always_inline __u32 append_cwd(struct exec_scratch *s, __u32 off, struct task_struct *task)
 {
 	struct fs_struct *fs = BPF_CORE_READ(task, fs);
 	struct path pwd = BPF_CORE_READ(fs, pwd);
 	bool truncated = false;
-	__u32 len;
 
 	collect_dentry_names(&s->names, pwd.dentry, pwd.mnt, &fs->root, &truncated);
-	len = write_path(s->data, off, &s->names, &truncated);
-	if (truncated)
-		s->ev.flags |= SONDE_EXEC_CWD_TRUNCATED;
-	return len;
+	return append_names(s, off, truncated, SONDE_EXEC_CWD_TRUNCATED);
 }
 
 /* Appends the unified-hierarchy cgroup path at @off; returns its length. */
@@ -148,13 +155,9 @@ static __always_inline __u32 append_cgroup(struct exec_scratch *s, __u32 off,
 {
 	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
 	bool truncated = false;
-	__u32 len;
 
 	collect_kernfs_names(&s->names, kn, &truncated);
-	len = write_path(s->data, off, &s->names, &truncated);
-	if (truncated)
-		s->ev.flags |= SONDE_EXEC_CGROUP_TRUNCATED;
-	return len;
+	return append_names(s, off, truncated, SONDE_EXEC_CGROUP_TRUNCATED);
 }
 
 /* Appends the argv block (NUL-separated, as in /proc/PID/cmdline); returns its length. */
