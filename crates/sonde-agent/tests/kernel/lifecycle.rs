@@ -136,3 +136,40 @@ fn death_by_signal_is_named() {
     assert!(!exit.status.core_dumped);
     agent.assert_no_loss();
 }
+
+#[test]
+fn credentials_of_an_unprivileged_exec() {
+    let Some(mut agent) = start() else { return };
+    let (_, code) = run(
+        "setpriv",
+        &[
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/bin/true",
+            "nobody-marker",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    // setpriv's own argv carries the marker too; the second exec is /bin/true.
+    let [setpriv, child] = <[_; 2]>::try_from(agent.execs_with("nobody-marker", 2)).unwrap();
+    assert_eq!((setpriv.process.uid, setpriv.process.euid), (0, 0));
+    let p = child.process;
+    assert_eq!(p.binary, "/bin/true");
+    assert_eq!(p.ppid, setpriv.process.ppid, "setpriv exec'd in place");
+    assert_eq!((p.uid, p.euid, p.gid, p.egid), (65534, 65534, 65534, 65534));
+    agent.assert_no_loss();
+}
+
+#[test]
+fn controlling_terminal_is_named() {
+    let Some(mut agent) = start() else { return };
+    // `script` runs the command on a new pseudo-terminal.
+    let (_, code) = run("script", &["-qec", "/bin/true tty-marker", "/dev/null"]);
+    assert_eq!(code, Some(0));
+    let p = agent.execs_with("tty-marker", 1).remove(0).process;
+    let tty = p.tty.expect("a controlling terminal");
+    let number = tty.strip_prefix("pts/").expect("a pseudo-terminal");
+    assert!(number.parse::<u32>().is_ok(), "{tty}");
+    agent.assert_no_loss();
+}
