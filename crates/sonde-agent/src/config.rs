@@ -27,8 +27,10 @@ impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
             ring_bytes: 32 << 20,
-            record_queue: 1024,
-            event_queue: 1024,
+            // 64 batches of at most 4096 records: ~260k records, tens of MB
+            // at worst, several seconds of the fastest exec storm.
+            record_queue: 64,
+            event_queue: 64,
             batch_max: 8192,
             batch_wait: Duration::from_millis(100),
             retention: Retention {
