@@ -13,11 +13,11 @@ use sonde_store::{EventStore, StoreStats};
 use tokio::sync::broadcast;
 
 use crate::clock::BootClock;
-use crate::exec_id::ExecIds;
 use crate::process_table::ProcessTable;
 use crate::stats::{Stats, StatsSnapshot};
 use crate::writer::WriterConfig;
 use crate::{processor, ring_reader, writer, AgentConfig, AgentError};
+use sonde_event::ExecIds;
 
 /// A running agent. Holds the kernel programs: dropping or
 /// [`shutdown`](Agent::shutdown) detaches them.

@@ -4,7 +4,6 @@
 mod agent;
 mod clock;
 mod config;
-mod exec_id;
 mod process_table;
 mod processor;
 mod procfs;

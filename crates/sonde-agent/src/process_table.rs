@@ -14,8 +14,8 @@ use sonde_event::{
 use sonde_store::{EventStore, Query};
 
 use crate::clock::BootClock;
-use crate::exec_id::ExecIds;
 use crate::procfs::{split_nul, ProcReader};
+use sonde_event::ExecIds;
 
 /// Ancestry is cut here, whatever the tree's depth (and whatever a corrupt
 /// table's cycle).

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sonde_event::{parse_container, Cgroup, Namespaces, Origin, Process};
 
 use crate::clock::BootClock;
-use crate::exec_id::ExecIds;
+use sonde_event::ExecIds;
 
 /// What /proc says about one process, with the kernel times the table keys on.
 #[derive(Debug, Clone)]

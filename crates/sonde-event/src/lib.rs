@@ -3,11 +3,13 @@
 //! described in `docs/events.md` and `docs/event-schema.json`.
 
 mod container;
+pub mod exec_id;
 mod filter;
 mod process;
 mod time;
 
 pub use container::{parse_container, Container, ContainerRuntime};
+pub use exec_id::ExecIds;
 pub use filter::{EventFilter, EventKind};
 pub use process::{
     Ancestor, Cgroup, ExitStatus, Namespaces, Origin, Process, ProcessExec, ProcessExit,

@@ -10,8 +10,12 @@ pub struct Process {
     /// Unique, stable id of this process image on this host: derived from the
     /// boot id, the pid and the kernel time the image began (exec, fork, or the
     /// start time read from /proc for processes already running).
+    #[serde(with = "crate::exec_id::packed")]
+    #[schemars(with = "String")]
     pub exec_id: String,
     /// `exec_id` of the parent process's image at the time of the event.
+    #[serde(with = "crate::exec_id::packed_option")]
+    #[schemars(with = "Option<String>")]
     pub parent_exec_id: Option<String>,
     pub pid: u32,
     /// Thread that called execve (equals `pid` after exec).
@@ -77,6 +81,8 @@ pub struct Namespaces {
 /// of an ancestor is its exec event, found by `exec_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Ancestor {
+    #[serde(with = "crate::exec_id::packed")]
+    #[schemars(with = "String")]
     pub exec_id: String,
     pub pid: u32,
     pub binary: String,

@@ -3,8 +3,8 @@
 use sonde_event::Event;
 
 /// Version of the value layout. A value with any other first byte is not
-/// decoded.
-pub(super) const FORMAT_VERSION: u8 = 1;
+/// decoded. 2: exec ids packed as integers.
+pub(super) const FORMAT_VERSION: u8 = 2;
 
 /// Why a stored value could not be read back.
 #[derive(Debug, thiserror::Error)]
@@ -91,14 +91,14 @@ mod tests {
     fn rejects_what_it_did_not_write() {
         let value = encode(&exit_event()).unwrap();
         let mut other_version = value.clone();
-        other_version[0] = 2;
+        other_version[0] = FORMAT_VERSION + 1;
         let mut trailing = value.clone();
         trailing.push(0);
 
         assert!(matches!(decode(&[]), Err(DecodeError::Empty)));
         assert!(matches!(
             decode(&other_version),
-            Err(DecodeError::UnknownVersion(2))
+            Err(DecodeError::UnknownVersion(v)) if v == FORMAT_VERSION + 1
         ));
         assert!(matches!(
             decode(&value[..value.len() - 3]),

@@ -16,10 +16,11 @@ pub const SECOND: u64 = 1_000_000_000;
 /// A 64-hex-digit docker container id.
 pub const CONTAINER_ID: &str = "3f4c0e1d2b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-const BOOT_ID: &str = "8d1c5a4e2f7b4b0c9e6a3d2f1c0b9a87";
+const BOOT_ID: &str = "8d1c5a4e-2f7b-4b0c-9e6a-3d2f1c0b9a87";
 
+/// An id in the agent's own format.
 pub fn exec_id(pid: u32) -> String {
-    format!("{BOOT_ID}:{pid}:{}", 1_000_000 + u64::from(pid))
+    sonde_event::ExecIds::new(BOOT_ID).id(1_000_000_000 + u64::from(pid) * 1_000, pid)
 }
 
 /// A process image of `binary` run as `argv` by an interactive user.
