@@ -4,4 +4,5 @@
 
 mod agent;
 mod bad_input;
+mod doctor;
 mod harness;
