@@ -61,13 +61,16 @@ pub struct CollectorStatus {
 }
 
 impl Agent {
-    /// Loads and attaches the kernel programs, seeds the process table from
-    /// /proc, and starts the pipeline writing to `store`.
+    /// Applies retention to `store`, loads and attaches the kernel programs,
+    /// seeds the process table from /proc, and starts the pipeline writing
+    /// to `store`.
     pub fn start(config: AgentConfig, store: Arc<dyn EventStore>) -> Result<Agent, AgentError> {
+        let stats = Arc::new(Stats::default());
+        // Before anything is collected: a restarted agent serves no stale events.
+        writer::apply_retention(store.as_ref(), &config.retention, &stats);
         let program = ProcessProgram::load(config.ring_bytes)?;
         let ring = program.events()?;
         let lost = program.lost_counter()?;
-        let stats = Arc::new(Stats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (live, _) = broadcast::channel(config.live_buffer);
         let (record_tx, record_rx) = crossbeam_channel::bounded(config.record_queue);

@@ -89,7 +89,7 @@ fn write(store: &dyn EventStore, batch: &[Event], stats: &Stats) {
     }
 }
 
-fn apply_retention(store: &dyn EventStore, retention: &Retention, stats: &Stats) {
+pub fn apply_retention(store: &dyn EventStore, retention: &Retention, stats: &Stats) {
     match store.apply_retention(retention, Timestamp::now()) {
         Ok(report) => {
             stats

@@ -40,6 +40,11 @@ pub struct AgentProcess {
 
 impl AgentProcess {
     pub fn start(data_dir: &Path) -> AgentProcess {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// With extra `sonde agent` flags.
+    pub fn start_with(data_dir: &Path, flags: &[&str]) -> AgentProcess {
         let server = format!("127.0.0.1:{}", free_port());
         let child = sonde()
             .args([
@@ -49,6 +54,7 @@ impl AgentProcess {
                 "--listen",
                 &server,
             ])
+            .args(flags)
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -59,6 +65,12 @@ impl AgentProcess {
             std::thread::sleep(Duration::from_millis(50));
         }
         agent
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        let out = self.cli(&["status", "-o", "json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
     }
 
     pub fn cli(&self, args: &[&str]) -> Output {

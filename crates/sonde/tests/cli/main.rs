@@ -6,3 +6,4 @@ mod agent;
 mod bad_input;
 mod doctor;
 mod harness;
+mod storage;
