@@ -55,6 +55,9 @@ struct sonde_exec_event _abi_exec = {};
 struct sonde_exit_event _abi_exit = {};
 struct sonde_fork_event _abi_fork = {};
 
+/* include/linux/sched.h: macros are not in BTF. */
+#define PF_KTHREAD 0x00200000
+
 /* sched_process_exit gained group_dead in Linux 6.16. */
 struct trace_event_raw_sched_process_exit___since_6_16 {
 	bool group_dead;
@@ -226,8 +229,9 @@ int handle_fork(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
 	struct sonde_fork_event ev;
 
-	/* A new thread is not a new process. */
-	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+	/* A new thread is not a new process; kernel threads are not processes. */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid) ||
+	    BPF_CORE_READ(child, flags) & PF_KTHREAD)
 		return 0;
 	fill_header(&ev.hdr, SONDE_EVENT_FORK, sizeof(ev));
 	fill_task(&ev.task, child);
@@ -250,7 +254,7 @@ int handle_exit(void *ctx)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct sonde_exit_event ev;
 
-	if (!group_dead(ctx, task))
+	if (!group_dead(ctx, task) || BPF_CORE_READ(task, flags) & PF_KTHREAD)
 		return 0;
 	fill_header(&ev.hdr, SONDE_EVENT_EXIT, sizeof(ev));
 	fill_task(&ev.task, task);
