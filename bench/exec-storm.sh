@@ -2,7 +2,10 @@
 # Exec-storm benchmark: N short processes per second, with and without the
 # sonde agent, side by side in one run. Prints ratios, not pass/fail timings:
 #   exec/s without and with the agent (and their ratio), execs generated vs.
-#   recorded by sonde, every counted loss, agent CPU, stored bytes per exec.
+#   recorded by sonde, every counted loss, agent CPU, stored bytes per exec,
+#   and the kernel-side run time of sonde's eBPF programs (bpftool; with
+#   kernel.bpf_stats_enabled=1 during each storm with the agent, which adds
+#   a little overhead to those storms; the old value is restored after).
 # Goal (issue): 0 lost at >= 20k exec/s; the last line says what it reaches.
 #
 # Usage: sudo bash bench/exec-storm.sh [--duration S] [--workers W]
@@ -24,7 +27,7 @@ while [ $# -gt 0 ]; do
         --goal-rate) goal_rate=$2; shift 2 ;;
         --no-rate-check) rate_check=0; shift ;;
         --no-build) build=0; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "exec-storm.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -61,8 +64,20 @@ stop_agent() {
     wait "$agent_pid" || agent_status=$?
     agent_pid=
 }
+# kernel.bpf_stats_enabled before this script set it; empty while not set.
+bpf_stats_old=
+bpf_stats_on() {
+    bpf_stats_old=$(sysctl -n kernel.bpf_stats_enabled)
+    sysctl -qw kernel.bpf_stats_enabled=1
+}
+bpf_stats_restore() {
+    [ -n "$bpf_stats_old" ] || return 0
+    sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_old"
+    bpf_stats_old=
+}
 cleanup() {
     stop_agent
+    bpf_stats_restore
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -112,15 +127,27 @@ if [ -z "$agent_pid" ]; then
 fi
 echo "   pid $agent_pid, API on 127.0.0.1:$port, store in $tmp/data"
 probe=(--server "127.0.0.1:$port" --agent-pid "$agent_pid")
+bpf_stats=0
+if command -v bpftool >/dev/null && [ -e /proc/sys/kernel/bpf_stats_enabled ]; then
+    bpf_stats=1
+    probe+=(--bpf-stats)
+else
+    echo "   no bpftool or kernel.bpf_stats_enabled: kernel-side eBPF cost not measured"
+fi
+# A storm with the agent, with eBPF run-time statistics on during it.
+storm_with_agent() {
+    [ "$bpf_stats" = 0 ] || bpf_stats_on
+    "$storm" "${storm_args[@]}" "${probe[@]}" "$@"
+    bpf_stats_restore
+}
 
 echo "== (c) storm with the agent: max rate"
-"$storm" "${storm_args[@]}" "${probe[@]}" --label "with agent" --json >"$tmp/with.json"
+storm_with_agent --label "with agent" --json >"$tmp/with.json"
 with=(--with "$tmp/with.json")
 
 if [ "$rate_check" = 1 ]; then
     echo "== (d) storm with the agent: target ${goal_rate}/s"
-    "$storm" "${storm_args[@]}" "${probe[@]}" --rate "$goal_rate" --label "agent @${goal_rate}/s" \
-        --json >"$tmp/rate.json"
+    storm_with_agent --rate "$goal_rate" --label "agent @${goal_rate}/s" --json >"$tmp/rate.json"
     with+=(--with "$tmp/rate.json")
 fi
 

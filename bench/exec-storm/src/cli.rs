@@ -40,6 +40,10 @@ pub struct StormArgs {
     /// The agent's pid, for its CPU time.
     #[arg(long, requires = "server")]
     pub agent_pid: Option<u32>,
+    /// Also measure the agent's eBPF programs in the kernel (`bpftool`;
+    /// counts only while kernel.bpf_stats_enabled is 1).
+    #[arg(long, requires = "agent_pid")]
+    pub bpf_stats: bool,
     /// Longest wait, in seconds, for the agent to store the storm's events.
     #[arg(long, default_value_t = 15.0)]
     pub settle: f64,

@@ -3,6 +3,7 @@
 //! counted as lost and the CPU it spent. See `bench/exec-storm.sh`.
 
 mod api;
+mod bpf_stats;
 mod cli;
 mod compare;
 mod cpu;

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::api::{Api, ExecCount};
 use crate::cli::StormArgs;
-use crate::{cpu, report, storm, tiny_exe};
+use crate::{bpf_stats, cpu, report, storm, tiny_exe};
 
 /// Events are looked for this far around the storm (clock skew, batching).
 const SLACK_NS: u64 = 2_000_000_000;
@@ -30,6 +30,8 @@ pub fn run(args: &StormArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let before = probe.as_ref().map(Probe::sample).transpose()?;
+    let bpf_pid = args.agent_pid.filter(|_| args.bpf_stats);
+    let bpf_before = bpf_pid.map(bpf_stats::snapshot).transpose()?;
     let config = storm::Config {
         exe: &exe.path,
         rate: args.rate,
@@ -38,6 +40,19 @@ pub fn run(args: &StormArgs) -> anyhow::Result<()> {
     };
     let outcome = storm::run(&config)?;
     let ticks_at_end = probe.as_ref().map(|p| cpu::ticks(p.pid)).transpose()?;
+    let bpf = match (bpf_pid, bpf_before) {
+        (Some(pid), Some(before)) => {
+            let after = bpf_stats::snapshot(pid)?;
+            let storm_s = outcome.elapsed.as_secs_f64();
+            Some(bpf_stats::delta(
+                &before,
+                &after,
+                outcome.generated,
+                storm_s,
+            ))
+        }
+        _ => None,
+    };
     let agent = match (&probe, before, ticks_at_end) {
         (Some(probe), Some(before), Some(ticks)) => {
             let settle = Duration::from_secs_f64(args.settle);
@@ -59,6 +74,7 @@ pub fn run(args: &StormArgs) -> anyhow::Result<()> {
         "child_failed": outcome.child_failed,
         "exec_per_s": outcome.exec_per_s(),
         "agent": agent,
+        "bpf": bpf,
     });
     if args.json {
         println!("{result}");

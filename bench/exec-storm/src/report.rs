@@ -66,6 +66,21 @@ const ROWS: &[(&str, Cell)] = &[
     ("agent CPU us / exec", |r| {
         float(r, "/agent/cpu_us_per_exec", 2)
     }),
+    ("kernel eBPF us / exec (3 programs)", |r| {
+        float(r, "/bpf/us_per_exec", 3)
+    }),
+    ("kernel eBPF CPU % of 1 core (storm)", |r| {
+        float(r, "/bpf/cpu_pct_storm", 2)
+    }),
+    ("  handle_exec runs|ns/run|CPU s", |r| {
+        program(r, "handle_exec")
+    }),
+    ("  handle_fork runs|ns/run|CPU s", |r| {
+        program(r, "handle_fork")
+    }),
+    ("  handle_exit runs|ns/run|CPU s", |r| {
+        program(r, "handle_exit")
+    }),
     ("stored bytes / exec event (storm)", |r| {
         float(r, "/agent/storm_exec_bytes_per_event", 1)
     }),
@@ -187,6 +202,14 @@ pub fn warnings(r: &Value) -> Vec<String> {
             n("/agent/foreign_lines")
         ));
     }
+    let exec_runs = r.pointer("/bpf/programs/handle_exec/runs");
+    if exec_runs.is_some_and(|runs| runs.as_u64() < Some(n("/generated"))) {
+        w.push(format!(
+            "eBPF statistics count {} handle_exec runs for {} generated execs (kernel.bpf_stats_enabled not 1?)",
+            n("/bpf/programs/handle_exec/runs"),
+            n("/generated")
+        ));
+    }
     if r.pointer("/agent/settled") != Some(&Value::Bool(true)) {
         w.push("the stored exec count was still rising when the wait timed out".into());
     }
@@ -211,6 +234,17 @@ fn rate(r: &Value) -> String {
         Some(0) | None => "max".into(),
         Some(n) => format!("{n}/s"),
     }
+}
+
+/// One eBPF program's runs, average ns per run and CPU seconds.
+fn program(r: &Value, name: &str) -> Option<String> {
+    let p = r.pointer(&format!("/bpf/programs/{name}"))?;
+    let ns = float(p, "/ns_per_run", 0).unwrap_or_else(|| "-".into());
+    Some(format!(
+        "{}|{ns}|{}",
+        int(p, "/runs")?,
+        float(p, "/cpu_s", 3)?
+    ))
 }
 
 fn int(r: &Value, pointer: &str) -> Option<String> {
