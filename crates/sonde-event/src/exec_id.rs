@@ -49,15 +49,27 @@ impl<'a> Packed<'a> {
     }
 
     fn parts(id: &str) -> Option<Self> {
-        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
-        let mut fields = text.split(':');
-        let boot_hex = fields.next()?;
-        let boot_ns = fields.next()?.parse().ok()?;
-        let pid = fields.next()?.parse().ok()?;
-        let boot = u32::from_str_radix(boot_hex, 16).ok()?;
-        let packed = Packed::Parts { boot, boot_ns, pid };
-        // Only a form that reproduces the string exactly is used.
-        (fields.next().is_none() && packed.text() == id).then_some(packed)
+        let text = URL_SAFE_NO_PAD.decode(id).ok()?;
+        let mut fields = text.split(|b| *b == b':');
+        let (boot, boot_ns, pid) = (fields.next()?, fields.next()?, fields.next()?);
+        // Only the canonical form (as `ExecIds::id` writes it) is packed, so
+        // that unpacking reproduces the string exactly; anything else stays
+        // text. The engine itself rejects non-canonical base64 (padding,
+        // stray trailing bits).
+        let canonical = fields.next().is_none()
+            && boot.len() == 8
+            && boot.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && is_canonical_decimal(boot_ns)
+            && is_canonical_decimal(pid);
+        if !canonical {
+            return None;
+        }
+        let ascii = |digits| std::str::from_utf8(digits).ok();
+        Some(Packed::Parts {
+            boot: u32::from_str_radix(ascii(boot)?, 16).ok()?,
+            boot_ns: ascii(boot_ns)?.parse().ok()?,
+            pid: ascii(pid)?.parse().ok()?,
+        })
     }
 
     fn text(&self) -> String {
@@ -68,6 +80,14 @@ impl<'a> Packed<'a> {
             Packed::Text(text) => text.to_string(),
         }
     }
+}
+
+/// Digits only, no leading zero (but "0" itself), small enough to parse.
+fn is_canonical_decimal(digits: &[u8]) -> bool {
+    !digits.is_empty()
+        && digits.len() <= 19
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || digits.len() == 1)
 }
 
 /// `#[serde(with = "packed")]` for an exec id field.
