@@ -8,14 +8,13 @@ use std::sync::Arc;
 use sonde_bpf::abi::{ExitEvent, ForkEvent, Task, EXEC_ARGS_TRUNCATED};
 use sonde_bpf::decode::ExecRecord;
 use sonde_event::{
-    parse_container, Ancestor, Cgroup, Event, EventFilter, EventKind, ExitStatus, Namespaces,
-    Origin, Process, ProcessExec, ProcessExit,
+    parse_container, Ancestor, Cgroup, Event, EventFilter, EventKind, ExecIds, ExitStatus,
+    Namespaces, Origin, Process, ProcessExec, ProcessExit,
 };
 use sonde_store::{EventStore, Query};
 
 use crate::clock::BootClock;
 use crate::procfs::{split_nul, ProcReader};
-use sonde_event::ExecIds;
 
 /// Ancestry is cut here, whatever the tree's depth (and whatever a corrupt
 /// table's cycle).

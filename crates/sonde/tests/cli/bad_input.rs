@@ -1,6 +1,6 @@
 use std::fs;
 
-use crate::harness::{is_root, run, sonde, stderr};
+use crate::harness::{is_root, run, run_as_nobody, sonde, stderr};
 
 /// One line on stderr, starting with `sonde: error:`.
 fn assert_one_line_error(out: &std::process::Output, contains: &str) {
@@ -33,17 +33,7 @@ fn not_root_is_refused_with_what_to_do() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(env!("CARGO_BIN_EXE_sonde"))
-        .args(["agent", "--data-dir", dir.path().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = run_as_nobody(&["agent", "--data-dir", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert_one_line_error(&out, "must run as root");
 }

@@ -1,4 +1,4 @@
-use crate::harness::{is_root, run};
+use crate::harness::{is_root, run, run_as_nobody};
 
 #[test]
 fn doctor_reports_hooks_and_capabilities_as_json() {
@@ -63,17 +63,7 @@ fn doctor_without_root_says_what_it_could_not_probe() {
     if !is_root() {
         return;
     }
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(env!("CARGO_BIN_EXE_sonde"))
-        .args(["doctor"])
-        .output()
-        .unwrap();
+    let out = run_as_nobody(&["doctor"]);
     assert_eq!(out.status.code(), Some(1), "no collector can run");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("NOT as root"), "{text}");

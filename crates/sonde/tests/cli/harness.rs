@@ -12,6 +12,21 @@ pub fn run(args: &[&str]) -> Output {
     sonde().args(args).output().unwrap()
 }
 
+/// `sonde args…` as user and group nobody, with no capabilities.
+pub fn run_as_nobody(args: &[&str]) -> Output {
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_sonde"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
