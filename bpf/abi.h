@@ -24,7 +24,9 @@ enum sonde_event_type {
 	SONDE_EVENT_EXEC = 1,
 	SONDE_EVENT_EXIT = 2,
 	SONDE_EVENT_FORK = 3,
-	SONDE_EVENT_TYPE_MAX = 4,
+	SONDE_EVENT_TCP = 4,
+	SONDE_EVENT_DROP = 5,
+	SONDE_EVENT_TYPE_MAX = 6,
 };
 
 /* sonde_exec_event.flags */
@@ -87,6 +89,88 @@ struct sonde_exit_event {
 struct sonde_fork_event {
 	struct sonde_event_header hdr;
 	struct sonde_task task;
+};
+
+/* sonde_tcp_event.direction */
+enum sonde_direction {
+	SONDE_DIR_UNKNOWN = 0, /* began before sonde */
+	SONDE_DIR_CONNECT = 1,
+	SONDE_DIR_ACCEPT = 2,
+};
+
+/* sonde_tcp_event.report */
+enum sonde_report {
+	SONDE_REPORT_FINAL = 0,	  /* the connection closed */
+	SONDE_REPORT_INTERIM = 1, /* still open: totals so far */
+};
+
+/* sonde_tcp_event.owner_from */
+enum sonde_owner_from {
+	SONDE_OWNER_NONE = 0,
+	SONDE_OWNER_CONNECT = 1,  /* the process that called connect() */
+	SONDE_OWNER_LISTENER = 2, /* the process that listens on the port */
+	SONDE_OWNER_IO = 3,	  /* the process that sent or received on it */
+};
+
+/* Index of the network programs' per-CPU counters. */
+enum sonde_net_counter {
+	SONDE_NET_CONNS_UNTRACKED = 0,	     /* the connection table was full */
+	SONDE_NET_DROPS_SUPPRESSED = 1,	     /* drop records over the rate limit */
+	SONDE_NET_DROP_REASONS_FULL = 2,     /* the per-reason table was full */
+	SONDE_NET_RESETS_SENT_UNTRACKED = 3, /* resets without a tracked socket */
+	SONDE_NET_COUNTER_MAX = 4,
+};
+
+/* Who a socket belongs to, as far as the kernel programs know. */
+struct sonde_owner {
+	__u32 pid;
+	__u32 from;	/* enum sonde_owner_from */
+	__u64 start_ns; /* the owner's start_boottime: tells pid reuse apart */
+	char comm[16];
+};
+
+/* IPv4 addresses are IPv4-mapped IPv6 addresses (::ffff:a.b.c.d). */
+struct sonde_tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport; /* host byte order */
+	__u16 dport;
+	__u16 family;  /* AF_INET, AF_INET6 */
+	__u8 protocol; /* IPPROTO_* */
+	__u8 _pad;
+};
+
+/* A TCP connection's totals, at close (final) or while open (interim). */
+struct sonde_tcp_event {
+	struct sonde_event_header hdr;
+	struct sonde_tuple tuple; /* s = local, d = remote */
+	struct sonde_owner owner;
+	__u64 start_ns;	  /* CLOCK_BOOTTIME of SYN_SENT/ESTABLISHED; 0 if before sonde */
+	__u64 bytes_sent; /* bytes acked by the peer */
+	__u64 bytes_received;
+	__u32 segs_out;
+	__u32 segs_in;
+	__u32 srtt_us;
+	__u32 retransmits;
+	__u32 resets_sent;
+	__u32 resets_received;
+	__u32 netns;
+	__u8 direction;	 /* enum sonde_direction */
+	__u8 report;	 /* enum sonde_report */
+	__u8 last_state; /* TCP state before CLOSE (final) or now (interim) */
+	__u8 _pad;
+};
+
+/* A packet the kernel freed as dropped, with its reason. */
+struct sonde_drop_event {
+	struct sonde_event_header hdr;
+	struct sonde_tuple tuple; /* s = packet source, d = packet destination */
+	struct sonde_owner owner; /* pid 0 when no local socket is known */
+	__u64 location;		  /* kernel address of the dropping code */
+	__u32 reason;		  /* enum skb_drop_reason (subsystem in the high 16 bits) */
+	__u32 ifindex;
+	__u32 netns;
+	__u32 len; /* skb->len */
 };
 
 #endif /* SONDE_ABI_H */

@@ -7,12 +7,16 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use serde::Serialize;
-use sonde_bpf::{Hook, ProcessProgram, PROCESS_HOOKS};
+use sonde_bpf::{
+    DropReasons, Hook, NetworkOptions, NetworkProgram, ProcessProgram, NETWORK_HOOKS, PROCESS_HOOKS,
+};
 use sonde_event::{Event, EventKind, Timestamp, SCHEMA_VERSION};
 use sonde_store::{EventStore, StoreStats};
 use tokio::sync::broadcast;
 
 use crate::clock::BootClock;
+use crate::kernel_counters::KernelCounters;
+use crate::network_events::NetworkEvents;
 use crate::process_table::ProcessTable;
 use crate::stats::{Stats, StatsSnapshot};
 use crate::writer::WriterConfig;
@@ -25,8 +29,9 @@ pub struct Agent {
     handle: AgentHandle,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
-    // Declared last: detached after the threads that read from it have stopped.
-    _program: ProcessProgram,
+    // Declared last: detached after the threads that read from them have stopped.
+    _process: ProcessProgram,
+    _network: NetworkProgram,
 }
 
 /// What the API needs of a running agent; cheap to clone, shareable.
@@ -68,9 +73,20 @@ impl Agent {
         let stats = Arc::new(Stats::default());
         // Before anything is collected: a restarted agent serves no stale events.
         writer::apply_retention(store.as_ref(), &config.retention, &stats);
-        let program = ProcessProgram::load(config.ring_bytes)?;
-        let ring = program.events()?;
-        let lost = program.lost_counter()?;
+        let process = ProcessProgram::load(config.ring_bytes)?;
+        let network = NetworkProgram::load(NetworkOptions {
+            ring_bytes: config.ring_bytes,
+            report_interval: config.tcp_report_interval,
+            drop_records_per_sec: config.drop_records_per_sec,
+        })?;
+        let reasons = DropReasons::from_running_kernel().map_err(AgentError::DropReasons)?;
+        let counters = KernelCounters {
+            lost: vec![process.lost_counter()?, network.lost_counter()?],
+            net: network.counters()?,
+            drop_reasons: network.drop_reasons()?,
+            names: reasons.clone(),
+        };
+        let rings = vec![process.events()?, network.events()?];
         let stop = Arc::new(AtomicBool::new(false));
         let (live, _) = broadcast::channel(config.live_buffer);
         let (record_tx, record_rx) = crossbeam_channel::bounded(config.record_queue);
@@ -78,16 +94,18 @@ impl Agent {
 
         // The programs are attached before /proc is read, so a process is
         // either in the snapshot or in the ring buffer (or both).
-        let mut table = ProcessTable::new(ExecIds::for_this_boot()?, BootClock::new());
+        let clock = BootClock::new();
+        let mut table = ProcessTable::new(ExecIds::for_this_boot()?, clock);
+        let network_events = NetworkEvents::new(clock, reasons);
         let mut threads = Vec::new();
         let (s, st) = (stats.clone(), stop.clone());
         threads.push(spawn("sonde-ring", move || {
-            ring_reader::run(ring, lost, record_tx, s, st)
+            ring_reader::run(rings, counters, record_tx, s, st)
         })?);
         table.seed_from_procfs(store.as_ref());
         let s = stats.clone();
         threads.push(spawn("sonde-process", move || {
-            processor::run(table, record_rx, event_tx, s)
+            processor::run(table, network_events, record_rx, event_tx, s)
         })?);
         let writer_config = WriterConfig {
             batch_max: config.batch_max,
@@ -110,7 +128,8 @@ impl Agent {
             handle,
             stop,
             threads,
-            _program: program,
+            _process: process,
+            _network: network,
         })
     }
 
@@ -178,10 +197,16 @@ impl AgentHandle {
             schema_version: SCHEMA_VERSION,
             started: self.started,
             uptime_seconds: (Timestamp::now().0.saturating_sub(self.started.0)) / 1_000_000_000,
-            collectors: vec![CollectorStatus {
-                name: "process",
-                hooks: PROCESS_HOOKS.to_vec(),
-            }],
+            collectors: vec![
+                CollectorStatus {
+                    name: "process",
+                    hooks: PROCESS_HOOKS.to_vec(),
+                },
+                CollectorStatus {
+                    name: "network",
+                    hooks: NETWORK_HOOKS.to_vec(),
+                },
+            ],
             lost_total: pipeline.total_lost(),
             pipeline,
             store,

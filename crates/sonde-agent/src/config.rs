@@ -17,6 +17,10 @@ pub struct AgentConfig {
     pub batch_max: usize,
     /// Longest an event waits for its batch to fill.
     pub batch_wait: Duration,
+    /// A live TCP connection reports its totals at most this often.
+    pub tcp_report_interval: Duration,
+    /// Drop records each CPU may send per second; every drop is counted regardless.
+    pub drop_records_per_sec: u64,
     pub retention: Retention,
     pub retention_every: Duration,
     /// Live events buffered per `--follow` client before it starts missing some.
@@ -33,6 +37,8 @@ impl Default for AgentConfig {
             event_queue: 64,
             batch_max: 8192,
             batch_wait: Duration::from_millis(100),
+            tcp_report_interval: Duration::from_secs(30),
+            drop_records_per_sec: 2000,
             retention: Retention {
                 max_age: Some(Duration::from_secs(7 * 24 * 3600)),
                 max_bytes: Some(1 << 30),

@@ -4,6 +4,9 @@
 mod agent;
 mod clock;
 mod config;
+mod kallsyms;
+mod kernel_counters;
+mod network_events;
 mod process_table;
 mod processor;
 mod procfs;
@@ -23,4 +26,6 @@ pub enum AgentError {
     Bpf(#[from] sonde_bpf::BpfError),
     #[error("cannot read the kernel's boot id: {0}")]
     BootId(#[from] std::io::Error),
+    #[error("cannot read the kernel's drop reasons from its BTF: {0}")]
+    DropReasons(libbpf_rs::Error),
 }

@@ -9,7 +9,7 @@ use sonde_bpf::abi::{ExitEvent, ForkEvent, Task, EXEC_ARGS_TRUNCATED};
 use sonde_bpf::decode::ExecRecord;
 use sonde_event::{
     parse_container, Ancestor, Cgroup, Event, EventFilter, EventKind, ExecIds, ExitStatus,
-    Namespaces, Origin, Process, ProcessExec, ProcessExit,
+    Namespaces, Origin, Process, ProcessExec, ProcessExit, Workload,
 };
 use sonde_store::{EventStore, Query};
 
@@ -263,6 +263,34 @@ impl ProcessTable {
         p.exec_id = self.ids.id(t.start_ns, t.pid);
         p.parent_exec_id = self.parent_of(t).map(|parent| parent.exec_id.clone());
         p
+    }
+
+    /// The process owning a socket, as the kernel saw it: the table's image
+    /// when the pid still names the same process, the kernel's word otherwise.
+    pub fn workload(&self, pid: u32, start_ns: u64, comm: &[u8]) -> Workload {
+        match self
+            .entries
+            .get(&pid)
+            .filter(|e| same_start(e.start_ns, start_ns))
+        {
+            Some(e) => {
+                let p = &e.process;
+                Workload {
+                    exec_id: p.exec_id.clone(),
+                    pid,
+                    comm: p.comm.clone(),
+                    binary: p.binary.clone(),
+                    container: p.container.clone(),
+                }
+            }
+            None => Workload {
+                exec_id: self.ids.id(start_ns, pid),
+                pid,
+                comm: c_string(comm),
+                binary: String::new(),
+                container: None,
+            },
+        }
     }
 
     /// Drops entries whose process is gone from /proc (their exit was lost)

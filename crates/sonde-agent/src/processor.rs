@@ -10,6 +10,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use sonde_bpf::decode::{decode, Record};
 use sonde_event::Event;
 
+use crate::network_events::NetworkEvents;
 use crate::process_table::ProcessTable;
 use crate::record_batch::RecordBatch;
 use crate::stats::Stats;
@@ -18,6 +19,7 @@ const GC_EVERY: Duration = Duration::from_secs(30);
 
 pub fn run(
     mut table: ProcessTable,
+    network: NetworkEvents,
     records: Receiver<RecordBatch>,
     events: Sender<Vec<Event>>,
     stats: Arc<Stats>,
@@ -28,7 +30,7 @@ pub fn run(
             Ok(batch) => {
                 let out: Vec<Event> = batch
                     .iter()
-                    .filter_map(|r| handle(&mut table, r, &stats))
+                    .filter_map(|r| handle(&mut table, &network, r, &stats))
                     .collect();
                 forward(&events, out, &stats);
             }
@@ -48,7 +50,12 @@ pub fn run(
     }
 }
 
-fn handle(table: &mut ProcessTable, bytes: &[u8], stats: &Stats) -> Option<Event> {
+fn handle(
+    table: &mut ProcessTable,
+    network: &NetworkEvents,
+    bytes: &[u8],
+    stats: &Stats,
+) -> Option<Event> {
     match decode(bytes) {
         Ok(Record::Fork(fork)) => {
             table.on_fork(&fork);
@@ -69,6 +76,14 @@ fn handle(table: &mut ProcessTable, bytes: &[u8], stats: &Stats) -> Option<Event
             }
             stats.exit_events.fetch_add(1, Relaxed);
             Some(Event::ProcessExit(exit))
+        }
+        Ok(Record::Tcp(tcp)) => {
+            stats.tcp_events.fetch_add(1, Relaxed);
+            Some(Event::TcpConnection(network.tcp(table, &tcp)))
+        }
+        Ok(Record::Drop(drop)) => {
+            stats.drop_events.fetch_add(1, Relaxed);
+            Some(Event::PacketDrop(network.drop(table, &drop)))
         }
         Err(e) => {
             tracing::debug!(error = %e, "undecodable ring buffer record");

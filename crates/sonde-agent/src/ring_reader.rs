@@ -1,4 +1,4 @@
-//! Stage 1: drains the kernel ring buffer on its own thread and hands the
+//! Stage 1: drains the kernel ring buffers on its own thread and hands the
 //! records, one batch per drain, to the processor through a bounded queue.
 //! Never blocks the kernel side: when the queue is full the batch is dropped
 //! and its records counted.
@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
 use libbpf_rs::{MapHandle, RingBufferBuilder};
-use sonde_bpf::{LostCounter, ProcessProgram};
+use sonde_bpf::DRAIN_EVERY;
 
+use crate::kernel_counters::KernelCounters;
 use crate::record_batch::RecordBatch;
 use crate::stats::Stats;
 
-const LOST_READ_EVERY: Duration = Duration::from_secs(1);
+const COUNTERS_READ_EVERY: Duration = Duration::from_secs(1);
 /// A batch is handed on once it holds this many records, even mid-drain.
 const BATCH_RECORDS: usize = 4096;
 
@@ -54,8 +55,8 @@ impl Batcher {
 }
 
 pub fn run(
-    ring: MapHandle,
-    lost: LostCounter,
+    rings: Vec<MapHandle>,
+    counters: KernelCounters,
     queue: Sender<RecordBatch>,
     stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
@@ -65,25 +66,28 @@ pub fn run(
         queue,
         stats: stats.clone(),
     }));
-    let sink = batcher.clone();
     let mut builder = RingBufferBuilder::new();
-    let added = builder.add(&ring, move |record: &[u8]| {
-        sink.borrow_mut().push(record);
-        0
-    });
-    let rb = match added.map(|_| ()).and_then(|()| builder.build()) {
+    for ring in &rings {
+        let sink = batcher.clone();
+        if let Err(e) = builder.add(ring, move |record: &[u8]| {
+            sink.borrow_mut().push(record);
+            0
+        }) {
+            tracing::error!(error = %e, "cannot read a kernel ring buffer");
+            return;
+        }
+    }
+    let rb = match builder.build() {
         Ok(rb) => rb,
         Err(e) => {
-            tracing::error!(error = %e, "cannot read the kernel ring buffer");
+            tracing::error!(error = %e, "cannot read the kernel ring buffers");
             return;
         }
     };
-    let mut last_lost_read = Instant::now();
+    let mut last_counters_read = Instant::now();
     while !stop.load(Relaxed) {
         // The kernel wakes us only for a backlog; the timeout drains the rest.
-        let drained = rb
-            .poll(ProcessProgram::DRAIN_EVERY)
-            .and_then(|()| rb.consume());
+        let drained = rb.poll(DRAIN_EVERY).and_then(|()| rb.consume());
         if let Err(e) = drained {
             if e.kind() != libbpf_rs::ErrorKind::Interrupted {
                 tracing::error!(error = %e, "ring buffer poll failed");
@@ -91,24 +95,13 @@ pub fn run(
             }
         }
         batcher.borrow_mut().flush();
-        if last_lost_read.elapsed() >= LOST_READ_EVERY {
-            read_lost(&lost, &stats);
-            last_lost_read = Instant::now();
+        if last_counters_read.elapsed() >= COUNTERS_READ_EVERY {
+            counters.read_into(&stats);
+            last_counters_read = Instant::now();
         }
     }
     // Whatever the kernel wrote before the stop is still delivered.
     let _ = rb.consume();
     batcher.borrow_mut().flush();
-    read_lost(&lost, &stats);
-}
-
-fn read_lost(lost: &LostCounter, stats: &Stats) {
-    match lost.read() {
-        Ok(counts) => {
-            for (slot, n) in stats.kernel_lost.iter().zip(counts) {
-                slot.store(n, Relaxed);
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot read kernel loss counters"),
-    }
+    counters.read_into(&stats);
 }

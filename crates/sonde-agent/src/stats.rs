@@ -7,11 +7,22 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use serde::Serialize;
-use sonde_bpf::abi::EVENT_TYPE_MAX;
+use std::sync::Mutex;
+
+use sonde_bpf::abi::{EVENT_TYPE_MAX, NET_COUNTER_MAX};
 use sonde_bpf::decode::DecodeError;
 
 /// Kernel record types by ABI number, as metric labels.
-pub const RECORD_TYPES: [&str; EVENT_TYPE_MAX as usize] = ["none", "exec", "exit", "fork"];
+pub const RECORD_TYPES: [&str; EVENT_TYPE_MAX as usize] =
+    ["none", "exec", "exit", "fork", "tcp", "drop"];
+
+/// `abi::NET_*` counters, as metric names.
+pub const NET_COUNTERS: [&str; NET_COUNTER_MAX as usize] = [
+    "tcp_connections_untracked",
+    "drop_records_suppressed",
+    "drop_reasons_untracked",
+    "resets_sent_untracked",
+];
 
 const DECODE_REASONS: [&str; 5] = ["short", "version", "size", "unknown_type", "overrun"];
 
@@ -28,6 +39,12 @@ pub struct Stats {
     pub queue_dropped: AtomicU64,
     pub exec_events: AtomicU64,
     pub exit_events: AtomicU64,
+    pub tcp_events: AtomicU64,
+    pub drop_events: AtomicU64,
+    /// The network programs' own counters (`NET_COUNTERS`).
+    pub net: [AtomicU64; NET_COUNTER_MAX as usize],
+    /// Every drop the kernel made, by reason name (records or not).
+    pub drops_by_reason: Mutex<BTreeMap<String, u64>>,
     /// Exec records whose argv was cut at the capture bound.
     pub argv_truncated: AtomicU64,
     /// Exits of processes the table did not know (rebuilt from the record alone).
@@ -72,6 +89,18 @@ impl Stats {
             queue_dropped: self.queue_dropped.load(Relaxed),
             exec_events: self.exec_events.load(Relaxed),
             exit_events: self.exit_events.load(Relaxed),
+            tcp_events: self.tcp_events.load(Relaxed),
+            drop_events: self.drop_events.load(Relaxed),
+            net: NET_COUNTERS
+                .iter()
+                .zip(&self.net)
+                .map(|(r, n)| (r.to_string(), n.load(Relaxed)))
+                .collect(),
+            drops_by_reason: self
+                .drops_by_reason
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
             argv_truncated: self.argv_truncated.load(Relaxed),
             exits_unknown_process: self.exits_unknown_process.load(Relaxed),
             store_queue_dropped: self.store_queue_dropped.load(Relaxed),
@@ -94,6 +123,10 @@ pub struct StatsSnapshot {
     pub queue_dropped: u64,
     pub exec_events: u64,
     pub exit_events: u64,
+    pub tcp_events: u64,
+    pub drop_events: u64,
+    pub net: BTreeMap<String, u64>,
+    pub drops_by_reason: BTreeMap<String, u64>,
     pub argv_truncated: u64,
     pub exits_unknown_process: u64,
     pub store_queue_dropped: u64,
@@ -106,13 +139,17 @@ pub struct StatsSnapshot {
 }
 
 impl StatsSnapshot {
-    /// Everything lost anywhere between the kernel and the store.
+    /// Everything lost anywhere between the kernel and the store. Drop
+    /// records over the rate limit are not lost: every drop is still counted
+    /// by reason.
     pub fn total_lost(&self) -> u64 {
         self.kernel_lost.values().sum::<u64>()
             + self.decode_errors.values().sum::<u64>()
             + self.queue_dropped
             + self.store_queue_dropped
             + self.store_failed_events
+            + self.net.get(NET_COUNTERS[0]).copied().unwrap_or(0)
+            + self.net.get(NET_COUNTERS[2]).copied().unwrap_or(0)
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -157,11 +194,25 @@ impl StatsSnapshot {
         family(
             "sonde_events_total",
             "counter",
-            "Events produced by the process table.",
+            "Events produced by the pipeline.",
             &[
                 ("{type=\"process_exec\"}".into(), self.exec_events),
                 ("{type=\"process_exit\"}".into(), self.exit_events),
+                ("{type=\"tcp_connection\"}".into(), self.tcp_events),
+                ("{type=\"packet_drop\"}".into(), self.drop_events),
             ],
+        );
+        family(
+            "sonde_network_kernel_total",
+            "counter",
+            "Network programs' own counters: what they could not track or chose not to send.",
+            &labelled("counter", &self.net),
+        );
+        family(
+            "sonde_packet_drops_total",
+            "counter",
+            "Packets the kernel dropped, by the kernel's drop reason (every drop, recorded or not).",
+            &labelled("reason", &self.drops_by_reason),
         );
         family(
             "sonde_exec_argv_truncated_total",

@@ -11,7 +11,9 @@ use axum::http::header;
 use axum::response::Response;
 use serde::Deserialize;
 use sonde_agent::AgentHandle;
-use sonde_event::{Event, EventFilter, EventKind, Timestamp};
+use std::net::IpAddr;
+
+use sonde_event::{Event, EventFilter, EventKind, Timestamp, Verdict};
 use sonde_store::Query as StoreQuery;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -33,6 +35,17 @@ pub struct EventsParams {
     pub comm: Option<String>,
     pub container: Option<String>,
     pub exec_id: Option<String>,
+    /// Either end's address.
+    pub ip: Option<String>,
+    /// Client (connections) or source (drops) address.
+    pub from_ip: Option<String>,
+    /// Server (connections) or destination (drops) address.
+    pub to_ip: Option<String>,
+    pub port: Option<u16>,
+    pub protocol: Option<String>,
+    /// `forwarded` or `dropped`.
+    pub verdict: Option<String>,
+    pub drop_reason: Option<String>,
     /// The first N matches.
     pub limit: Option<usize>,
     /// The last N matches.
@@ -55,6 +68,15 @@ impl EventsParams {
                 .map(|k| k.parse::<EventKind>().map_err(ApiError::BadRequest))
                 .collect::<Result<_, _>>()?,
         };
+        let ip = |name: &str, text: &Option<String>| {
+            text.as_deref()
+                .map(|t| {
+                    t.parse::<IpAddr>().map_err(|_| {
+                        ApiError::BadRequest(format!("{name}: `{t}` is not an IP address"))
+                    })
+                })
+                .transpose()
+        };
         Ok(EventFilter {
             kinds,
             pid: self.pid,
@@ -62,6 +84,18 @@ impl EventsParams {
             comm: self.comm.clone(),
             container: self.container.clone(),
             exec_id: self.exec_id.clone(),
+            ip: ip("ip", &self.ip)?,
+            from_ip: ip("from_ip", &self.from_ip)?,
+            to_ip: ip("to_ip", &self.to_ip)?,
+            port: self.port,
+            protocol: self.protocol.clone(),
+            verdict: self
+                .verdict
+                .as_deref()
+                .map(str::parse::<Verdict>)
+                .transpose()
+                .map_err(ApiError::BadRequest)?,
+            drop_reason: self.drop_reason.clone(),
         })
     }
 
@@ -119,7 +153,7 @@ pub async fn events(
     let (tx, rx) = mpsc::channel::<Result<String, std::io::Error>>(256);
     tokio::spawn(async move {
         // Events published while the store was read may be in both.
-        let seen: HashSet<(u64, u32, EventKind)> = stored.iter().map(identity).collect();
+        let seen: HashSet<Identity> = stored.iter().map(identity).collect();
         for event in &stored {
             if tx.send(Ok(json_line(event))).await.is_err() {
                 return;
@@ -138,7 +172,7 @@ pub async fn events(
 async fn follow(
     mut live: broadcast::Receiver<Arc<Event>>,
     filter: EventFilter,
-    seen: HashSet<(u64, u32, EventKind)>,
+    seen: HashSet<Identity>,
     tx: mpsc::Sender<Result<String, std::io::Error>>,
     agent: AgentHandle,
 ) {
@@ -160,8 +194,26 @@ async fn follow(
     }
 }
 
-fn identity(event: &Event) -> (u64, u32, EventKind) {
-    (event.time().0, event.process().pid, event.kind())
+/// What tells two events apart when the same one may arrive twice: the
+/// time to the nanosecond, the type, the process, and the ports.
+type Identity = (u64, EventKind, u32, u16, u16);
+
+fn identity(event: &Event) -> Identity {
+    let ports = match event {
+        Event::TcpConnection(c) => (c.local.port, c.remote.port),
+        Event::PacketDrop(d) => (
+            d.source.map_or(0, |e| e.port),
+            d.destination.map_or(0, |e| e.port),
+        ),
+        Event::ProcessExec(_) | Event::ProcessExit(_) => (0, 0),
+    };
+    (
+        event.time().0,
+        event.kind(),
+        event.pid().unwrap_or(0),
+        ports.0,
+        ports.1,
+    )
 }
 
 fn json_line(event: &Event) -> String {

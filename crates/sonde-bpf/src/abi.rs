@@ -5,6 +5,7 @@
 
 use std::mem::{offset_of, size_of};
 
+use crate::skel::network::types as net_btf;
 use crate::skel::process::types as btf;
 
 pub const ABI_VERSION: u16 = 1;
@@ -14,8 +15,21 @@ pub const ARGS_MAX: usize = 32768;
 pub const EVENT_EXEC: u16 = 1;
 pub const EVENT_EXIT: u16 = 2;
 pub const EVENT_FORK: u16 = 3;
+pub const EVENT_TCP: u16 = 4;
+pub const EVENT_DROP: u16 = 5;
 /// One past the largest event type: the length of the kernel's `lost` array.
-pub const EVENT_TYPE_MAX: u32 = 4;
+pub const EVENT_TYPE_MAX: u32 = 6;
+
+pub const DIR_CONNECT: u8 = 1;
+pub const DIR_ACCEPT: u8 = 2;
+pub const REPORT_INTERIM: u8 = 1;
+pub const OWNER_NONE: u32 = 0;
+
+pub const NET_CONNS_UNTRACKED: u32 = 0;
+pub const NET_DROPS_SUPPRESSED: u32 = 1;
+pub const NET_DROP_REASONS_FULL: u32 = 2;
+pub const NET_RESETS_SENT_UNTRACKED: u32 = 3;
+pub const NET_COUNTER_MAX: u32 = 4;
 
 pub const EXEC_ARGS_TRUNCATED: u32 = 1 << 0;
 pub const EXEC_CWD_TRUNCATED: u32 = 1 << 1;
@@ -85,6 +99,66 @@ pub struct ForkEvent {
     pub task: Task,
 }
 
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owner {
+    pub pid: u32,
+    /// `OWNER_*`: how the kernel learned the owner.
+    pub from: u32,
+    /// The owner's start_boottime, to tell a reused pid apart.
+    pub start_ns: u64,
+    pub comm: [u8; 16],
+}
+
+/// IPv4 addresses arrive IPv4-mapped (`::ffff:a.b.c.d`); ports in host order.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tuple {
+    pub saddr: [u8; 16],
+    pub daddr: [u8; 16],
+    pub sport: u16,
+    pub dport: u16,
+    pub family: u16,
+    pub protocol: u8,
+    pub _pad: u8,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpEvent {
+    pub hdr: EventHeader,
+    /// Source = local end, destination = remote end.
+    pub tuple: Tuple,
+    pub owner: Owner,
+    pub start_ns: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub segs_out: u32,
+    pub segs_in: u32,
+    pub srtt_us: u32,
+    pub retransmits: u32,
+    pub resets_sent: u32,
+    pub resets_received: u32,
+    pub netns: u32,
+    pub direction: u8,
+    pub report: u8,
+    pub last_state: u8,
+    pub _pad: u8,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DropEvent {
+    pub hdr: EventHeader,
+    pub tuple: Tuple,
+    pub owner: Owner,
+    pub location: u64,
+    pub reason: u32,
+    pub ifindex: u32,
+    pub netns: u32,
+    pub len: u32,
+}
+
 /// Fails the build unless `$ours` and `$theirs` have the same size and each
 /// listed field pair the same offset.
 macro_rules! same_layout {
@@ -142,6 +216,56 @@ same_layout!(
     exit_code = exit_code
 );
 same_layout!(ForkEvent, btf::sonde_fork_event, hdr = hdr, task = task);
+same_layout!(
+    Owner,
+    net_btf::sonde_owner,
+    pid = pid,
+    from = from,
+    start_ns = start_ns,
+    comm = comm
+);
+same_layout!(
+    Tuple,
+    net_btf::sonde_tuple,
+    saddr = saddr,
+    daddr = daddr,
+    sport = sport,
+    dport = dport,
+    family = family,
+    protocol = protocol
+);
+same_layout!(
+    TcpEvent,
+    net_btf::sonde_tcp_event,
+    hdr = hdr,
+    tuple = tuple,
+    owner = owner,
+    start_ns = start_ns,
+    bytes_sent = bytes_sent,
+    bytes_received = bytes_received,
+    segs_out = segs_out,
+    segs_in = segs_in,
+    srtt_us = srtt_us,
+    retransmits = retransmits,
+    resets_sent = resets_sent,
+    resets_received = resets_received,
+    netns = netns,
+    direction = direction,
+    report = report,
+    last_state = last_state
+);
+same_layout!(
+    DropEvent,
+    net_btf::sonde_drop_event,
+    hdr = hdr,
+    tuple = tuple,
+    owner = owner,
+    location = location,
+    reason = reason,
+    ifindex = ifindex,
+    netns = netns,
+    len = len
+);
 
 #[cfg(test)]
 mod tests {
@@ -170,7 +294,30 @@ mod tests {
         assert_eq!(value("SONDE_EVENT_EXEC"), u64::from(EVENT_EXEC));
         assert_eq!(value("SONDE_EVENT_EXIT"), u64::from(EVENT_EXIT));
         assert_eq!(value("SONDE_EVENT_FORK"), u64::from(EVENT_FORK));
+        assert_eq!(value("SONDE_EVENT_TCP"), u64::from(EVENT_TCP));
+        assert_eq!(value("SONDE_EVENT_DROP"), u64::from(EVENT_DROP));
         assert_eq!(value("SONDE_EVENT_TYPE_MAX"), u64::from(EVENT_TYPE_MAX));
+        assert_eq!(value("SONDE_DIR_CONNECT"), u64::from(DIR_CONNECT));
+        assert_eq!(value("SONDE_DIR_ACCEPT"), u64::from(DIR_ACCEPT));
+        assert_eq!(value("SONDE_REPORT_INTERIM"), u64::from(REPORT_INTERIM));
+        assert_eq!(value("SONDE_OWNER_NONE"), u64::from(OWNER_NONE));
+        assert_eq!(
+            value("SONDE_NET_CONNS_UNTRACKED"),
+            u64::from(NET_CONNS_UNTRACKED)
+        );
+        assert_eq!(
+            value("SONDE_NET_DROPS_SUPPRESSED"),
+            u64::from(NET_DROPS_SUPPRESSED)
+        );
+        assert_eq!(
+            value("SONDE_NET_DROP_REASONS_FULL"),
+            u64::from(NET_DROP_REASONS_FULL)
+        );
+        assert_eq!(
+            value("SONDE_NET_RESETS_SENT_UNTRACKED"),
+            u64::from(NET_RESETS_SENT_UNTRACKED)
+        );
+        assert_eq!(value("SONDE_NET_COUNTER_MAX"), u64::from(NET_COUNTER_MAX));
         assert_eq!(
             value("SONDE_EXEC_ARGS_TRUNCATED"),
             u64::from(EXEC_ARGS_TRUNCATED)

@@ -4,7 +4,8 @@
 use std::mem::size_of;
 
 use crate::abi::{
-    EventHeader, ExecEvent, ExitEvent, ForkEvent, ABI_VERSION, EVENT_EXEC, EVENT_EXIT, EVENT_FORK,
+    DropEvent, EventHeader, ExecEvent, ExitEvent, ForkEvent, TcpEvent, ABI_VERSION, EVENT_DROP,
+    EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_TCP,
 };
 
 /// One decoded record, borrowing its strings from the ring buffer.
@@ -13,6 +14,8 @@ pub enum Record<'a> {
     Exec(ExecRecord<'a>),
     Exit(ExitEvent),
     Fork(ForkEvent),
+    Tcp(TcpEvent),
+    Drop(DropEvent),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +77,12 @@ pub fn decode(bytes: &[u8]) -> Result<Record<'_>, DecodeError> {
             .ok_or(DecodeError::Short(bytes.len())),
         EVENT_FORK => read(bytes)
             .map(Record::Fork)
+            .ok_or(DecodeError::Short(bytes.len())),
+        EVENT_TCP => read(bytes)
+            .map(Record::Tcp)
+            .ok_or(DecodeError::Short(bytes.len())),
+        EVENT_DROP => read(bytes)
+            .map(Record::Drop)
             .ok_or(DecodeError::Short(bytes.len())),
         other => Err(DecodeError::UnknownType(other)),
     }

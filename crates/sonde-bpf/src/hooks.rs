@@ -1,7 +1,10 @@
-//! The kernel hooks each collector attaches to, as data: the loader attaches
+//! The kernel hooks each collector attaches to, as data: the loaders attach
 //! exactly these and `sonde doctor` reports exactly these.
 
+use libbpf_rs::{Link, Object, TracepointCategory};
 use serde::Serialize;
+
+use crate::BpfError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -25,8 +28,20 @@ pub struct Hook {
     pub kind: HookKind,
     /// `category:name` for tracepoints, the bare name for raw tracepoints.
     pub name: &'static str,
+    /// The BPF program attached to it.
+    #[serde(skip)]
+    pub program: &'static str,
     /// What sonde learns from it.
     pub purpose: &'static str,
+}
+
+const fn tracepoint(name: &'static str, program: &'static str, purpose: &'static str) -> Hook {
+    Hook {
+        kind: HookKind::Tracepoint,
+        name,
+        program,
+        purpose,
+    }
 }
 
 /// The process lifecycle collector's hooks (bpf/process.bpf.c).
@@ -34,16 +49,78 @@ pub const PROCESS_HOOKS: [Hook; 3] = [
     Hook {
         kind: HookKind::RawTracepoint,
         name: "sched_process_fork",
+        program: "handle_fork",
         purpose: "new processes (the child task tells a process from a thread)",
     },
-    Hook {
-        kind: HookKind::Tracepoint,
-        name: "sched:sched_process_exec",
-        purpose: "exec: binary, argv, cwd, credentials, cgroup, namespaces, tty",
-    },
-    Hook {
-        kind: HookKind::Tracepoint,
-        name: "sched:sched_process_exit",
-        purpose: "exit of a thread group's last thread: exit code or signal",
-    },
+    tracepoint(
+        "sched:sched_process_exec",
+        "handle_exec",
+        "exec: binary, argv, cwd, credentials, cgroup, namespaces, tty",
+    ),
+    tracepoint(
+        "sched:sched_process_exit",
+        "handle_exit",
+        "exit of a thread group's last thread: exit code or signal",
+    ),
 ];
+
+/// The network collector's hooks (bpf/network.bpf.c).
+pub const NETWORK_HOOKS: [Hook; 6] = [
+    tracepoint(
+        "sock:inet_sock_set_state",
+        "handle_tcp_state",
+        "TCP connection lifecycle; totals from tcp_sock at close",
+    ),
+    tracepoint(
+        "sock:sock_send_length",
+        "handle_send",
+        "owner of accepted sockets; periodic reports",
+    ),
+    tracepoint(
+        "sock:sock_recv_length",
+        "handle_recv",
+        "owner of accepted sockets; periodic reports",
+    ),
+    tracepoint(
+        "tcp:tcp_send_reset",
+        "handle_send_reset",
+        "resets sent per connection",
+    ),
+    tracepoint(
+        "tcp:tcp_receive_reset",
+        "handle_receive_reset",
+        "resets received per connection",
+    ),
+    tracepoint(
+        "skb:kfree_skb",
+        "handle_drop",
+        "packet drops with the kernel's drop reason",
+    ),
+];
+
+/// Attaches each hook's program in `object`.
+pub(crate) fn attach_all(object: &mut Object, hooks: &[Hook]) -> Result<Vec<Link>, BpfError> {
+    hooks.iter().map(|hook| attach(object, hook)).collect()
+}
+
+fn attach(object: &mut Object, hook: &Hook) -> Result<Link, BpfError> {
+    let attach_err = |source| BpfError::Attach {
+        hook: hook.name.into(),
+        source,
+    };
+    let program = object
+        .progs_mut()
+        .find(|p| p.name().to_str() == Some(hook.program))
+        .ok_or_else(|| attach_err(libbpf_rs::Error::from_raw_os_error(libc::ENOENT)))?;
+    let link = match hook.kind {
+        HookKind::RawTracepoint => program.attach_raw_tracepoint(hook.name),
+        HookKind::Tracepoint => {
+            let (category, name) = hook
+                .name
+                .split_once(':')
+                .expect("tracepoint hooks are category:name");
+            program.attach_tracepoint(TracepointCategory::Custom(category.into()), name)
+        }
+    };
+    link.map_err(attach_err)
+}

@@ -3,11 +3,12 @@
 use std::mem::MaybeUninit;
 use std::path::Path;
 
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, TracepointCategory};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{Link, MapHandle};
 
 use crate::abi::EVENT_TYPE_MAX;
-use crate::hooks::{HookKind, PROCESS_HOOKS};
+use crate::counters::PerCpuCounters;
+use crate::hooks::{attach_all, PROCESS_HOOKS};
 use crate::mounts::TRACEFS;
 use crate::skel::process::{ProcessSkel, ProcessSkelBuilder};
 use crate::BpfError;
@@ -15,40 +16,32 @@ use crate::BpfError;
 const BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// The kernel wakes the reader once this fraction of the ring is waiting;
-/// below it the reader drains on its timer (see [`ProcessProgram::DRAIN_EVERY`]).
+/// below it the reader drains on its timer (see [`DRAIN_EVERY`]).
 const WAKEUP_FRACTION: u32 = 8;
 
-/// The loaded, attached process programs. Dropping it detaches them.
-pub struct ProcessProgram {
-    // Links first: they detach before the object that owns the programs goes.
-    _links: Vec<Link>,
-    skel: ProcessSkel<'static>,
+/// How often a reader must drain a ring: records below the wake-up threshold
+/// wait at most this long.
+pub const DRAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The ring size the kernel gets for `bytes` (a power of two, at least a
+/// page) and the backlog at which it wakes the reader.
+pub(crate) fn ring_geometry(bytes: u32) -> (u32, u64) {
+    let ring = bytes.max(4096).next_power_of_two();
+    (ring, u64::from(ring / WAKEUP_FRACTION))
 }
 
-/// Reads the kernel's per-CPU counts of records the ring buffer had no room for.
-pub struct LostCounter(MapHandle);
+/// libbpf-rs skeletons borrow their object storage for their whole life;
+/// the agent keeps its programs until it exits, so the few bytes of storage
+/// are leaked rather than made self-referential.
+pub(crate) fn skeleton_storage<T>() -> &'static mut MaybeUninit<T> {
+    Box::leak(Box::new(MaybeUninit::uninit()))
+}
 
-impl LostCounter {
-    /// Lost records per event type (indexed by `abi::EVENT_*`), summed over CPUs.
-    pub fn read(&self) -> Result<[u64; EVENT_TYPE_MAX as usize], BpfError> {
-        let mut totals = [0u64; EVENT_TYPE_MAX as usize];
-        for (kind, total) in totals.iter_mut().enumerate() {
-            let per_cpu = self
-                .0
-                .lookup_percpu(&(kind as u32).to_ne_bytes(), MapFlags::ANY)
-                .map_err(|source| BpfError::Map {
-                    map: "lost",
-                    source,
-                })?
-                .unwrap_or_default();
-            *total = per_cpu
-                .iter()
-                .filter_map(|v| v.get(..8)?.try_into().ok())
-                .map(u64::from_ne_bytes)
-                .sum();
-        }
-        Ok(totals)
-    }
+pub(crate) fn map_handle<T: std::fmt::Debug>(
+    map: &libbpf_rs::MapImpl<'_, T>,
+    name: &'static str,
+) -> Result<MapHandle, BpfError> {
+    MapHandle::try_from(map).map_err(|source| BpfError::Map { map: name, source })
 }
 
 /// Checks what every kernel collector needs before anything is loaded, so
@@ -63,11 +56,14 @@ pub fn preflight() -> Result<(), BpfError> {
     TRACEFS.require(true).map(|_| ())
 }
 
-impl ProcessProgram {
-    /// How often the reader must drain the ring: records below the wake-up
-    /// threshold wait at most this long.
-    pub const DRAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+/// The loaded, attached process programs. Dropping it detaches them.
+pub struct ProcessProgram {
+    // Links first: they detach before the object that owns the programs goes.
+    _links: Vec<Link>,
+    skel: ProcessSkel<'static>,
+}
 
+impl ProcessProgram {
     /// Loads the programs with a ring buffer of `ring_bytes` (rounded up to a
     /// power of two) and attaches them to [`PROCESS_HOOKS`].
     pub fn load(ring_bytes: u32) -> Result<Self, BpfError> {
@@ -76,46 +72,21 @@ impl ProcessProgram {
             object: "process",
             source,
         };
-        // libbpf-rs skeletons borrow their object storage for their whole
-        // life; the agent keeps the programs until it exits, so the few bytes
-        // of storage are leaked rather than made self-referential.
-        let storage = Box::leak(Box::new(MaybeUninit::uninit()));
         let mut open = ProcessSkelBuilder::default()
-            .open(storage)
+            .open(skeleton_storage())
             .map_err(load_err)?;
         let cpus = libbpf_rs::num_possible_cpus().map_err(load_err)?;
         open.maps
             .exec_scratch
             .set_max_entries(cpus as u32)
             .map_err(load_err)?;
-        let ring = ring_bytes.max(4096).next_power_of_two();
+        let (ring, wakeup) = ring_geometry(ring_bytes);
         open.maps.events.set_max_entries(ring).map_err(load_err)?;
         if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
-            rodata.wakeup_bytes = u64::from(ring / WAKEUP_FRACTION);
+            rodata.wakeup_bytes = wakeup;
         }
-        let skel = open.load().map_err(load_err)?;
-
-        let progs = &skel.progs;
-        let mut links = Vec::with_capacity(PROCESS_HOOKS.len());
-        for hook in PROCESS_HOOKS {
-            let attach_err = |source| BpfError::Attach {
-                hook: hook.name.into(),
-                source,
-            };
-            let link = match (hook.kind, hook.name) {
-                (HookKind::RawTracepoint, "sched_process_fork") => {
-                    progs.handle_fork.attach_raw_tracepoint(hook.name)
-                }
-                (HookKind::Tracepoint, "sched:sched_process_exec") => progs
-                    .handle_exec
-                    .attach_tracepoint(TracepointCategory::Sched, "sched_process_exec"),
-                (HookKind::Tracepoint, "sched:sched_process_exit") => progs
-                    .handle_exit
-                    .attach_tracepoint(TracepointCategory::Sched, "sched_process_exit"),
-                _ => unreachable!("PROCESS_HOOKS lists a hook with no program"),
-            };
-            links.push(link.map_err(attach_err)?);
-        }
+        let mut skel = open.load().map_err(load_err)?;
+        let links = attach_all(skel.object_mut(), &PROCESS_HOOKS)?;
         Ok(ProcessProgram {
             _links: links,
             skel,
@@ -124,18 +95,15 @@ impl ProcessProgram {
 
     /// A handle on the ring buffer, to be drained on another thread.
     pub fn events(&self) -> Result<MapHandle, BpfError> {
-        MapHandle::try_from(&self.skel.maps.events).map_err(|source| BpfError::Map {
-            map: "events",
-            source,
-        })
+        map_handle(&self.skel.maps.events, "events")
     }
 
-    pub fn lost_counter(&self) -> Result<LostCounter, BpfError> {
-        MapHandle::try_from(&self.skel.maps.lost)
-            .map(LostCounter)
-            .map_err(|source| BpfError::Map {
-                map: "lost",
-                source,
-            })
+    /// Records the ring buffer had no room for, by event type.
+    pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {
+        Ok(PerCpuCounters::new(
+            map_handle(&self.skel.maps.lost, "lost")?,
+            "lost",
+            EVENT_TYPE_MAX,
+        ))
     }
 }

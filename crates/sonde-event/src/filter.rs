@@ -1,9 +1,10 @@
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Event;
+use crate::{Endpoint, Event};
 
 /// The kinds of event, as named in the API and on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -11,15 +12,34 @@ use crate::Event;
 pub enum EventKind {
     ProcessExec,
     ProcessExit,
+    TcpConnection,
+    PacketDrop,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 2] = [EventKind::ProcessExec, EventKind::ProcessExit];
+    pub const ALL: [EventKind; 4] = [
+        EventKind::ProcessExec,
+        EventKind::ProcessExit,
+        EventKind::TcpConnection,
+        EventKind::PacketDrop,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::ProcessExec => "process_exec",
             EventKind::ProcessExit => "process_exit",
+            EventKind::TcpConnection => "tcp_connection",
+            EventKind::PacketDrop => "packet_drop",
+        }
+    }
+
+    /// The short name: `exec`, `exit`, `tcp`, `drop`.
+    pub fn short(self) -> &'static str {
+        match self {
+            EventKind::ProcessExec => "exec",
+            EventKind::ProcessExit => "exit",
+            EventKind::TcpConnection => "tcp",
+            EventKind::PacketDrop => "drop",
         }
     }
 }
@@ -37,15 +57,41 @@ impl FromStr for EventKind {
     fn from_str(s: &str) -> Result<Self, String> {
         EventKind::ALL
             .into_iter()
-            .find(|k| k.as_str() == s || k.as_str().strip_prefix("process_") == Some(s))
+            .find(|k| k.as_str() == s || k.short() == s)
             .ok_or_else(|| {
-                format!("unknown event type `{s}`; expected one of: process_exec, process_exit")
+                format!(
+                    "unknown event type `{s}`; expected one of: {}",
+                    EventKind::ALL.map(|k| k.short()).join(", ")
+                )
             })
     }
 }
 
+/// Whether a packet went through or was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Forwarded,
+    Dropped,
+}
+
+impl FromStr for Verdict {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "forwarded" => Ok(Verdict::Forwarded),
+            "dropped" => Ok(Verdict::Dropped),
+            _ => Err(format!(
+                "unknown verdict `{s}`; expected forwarded or dropped"
+            )),
+        }
+    }
+}
+
 /// What to keep of a stream of events. Every field that is set must match;
-/// an empty filter keeps everything.
+/// an empty filter keeps everything. Network fields match network events
+/// only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventFilter {
     /// Any of these kinds (empty: all kinds).
@@ -59,23 +105,124 @@ pub struct EventFilter {
     /// Prefix of the container id (as `docker ps` shortens it).
     pub container: Option<String>,
     pub exec_id: Option<String>,
+    /// Either end's address.
+    pub ip: Option<IpAddr>,
+    /// The client's address (connections) or the packet's source (drops).
+    pub from_ip: Option<IpAddr>,
+    /// The server's address (connections) or the packet's destination (drops).
+    pub to_ip: Option<IpAddr>,
+    /// Either end's port.
+    pub port: Option<u16>,
+    /// `tcp`, `udp`, …
+    pub protocol: Option<String>,
+    pub verdict: Option<Verdict>,
+    /// The drop reason's name (`NO_SOCKET`).
+    pub drop_reason: Option<String>,
+}
+
+/// The network side of an event, for the network filters.
+struct Flow<'a> {
+    from: Option<Endpoint>,
+    to: Option<Endpoint>,
+    protocol: &'a str,
+    verdict: Verdict,
+    reason: Option<&'a str>,
+}
+
+fn flow(event: &Event) -> Option<Flow<'_>> {
+    match event {
+        Event::TcpConnection(c) => {
+            let (from, to) = c.client_server();
+            Some(Flow {
+                from: Some(from),
+                to: Some(to),
+                protocol: "tcp",
+                verdict: Verdict::Forwarded,
+                reason: None,
+            })
+        }
+        Event::PacketDrop(d) => Some(Flow {
+            from: d.source,
+            to: d.destination,
+            protocol: &d.protocol,
+            verdict: Verdict::Dropped,
+            reason: Some(&d.reason),
+        }),
+        Event::ProcessExec(_) | Event::ProcessExit(_) => None,
+    }
 }
 
 impl EventFilter {
     pub fn matches(&self, event: &Event) -> bool {
-        let p = event.process();
         (self.kinds.is_empty() || self.kinds.contains(&event.kind()))
-            && self.pid.is_none_or(|pid| p.pid == pid)
+            && self.matches_subject(event)
+            && self.matches_network(event)
+    }
+
+    fn has_process_fields(&self) -> bool {
+        self.pid.is_some()
+            || self.binary.is_some()
+            || self.comm.is_some()
+            || self.container.is_some()
+            || self.exec_id.is_some()
+    }
+
+    fn matches_subject(&self, event: &Event) -> bool {
+        if !self.has_process_fields() {
+            return true;
+        }
+        let Some(p) = event.subject() else {
+            return false;
+        };
+        self.pid.is_none_or(|pid| p.pid == pid)
             && self.comm.as_deref().is_none_or(|c| p.comm == c)
             && self
                 .binary
                 .as_deref()
                 .is_none_or(|b| p.binary == b || p.binary.rsplit('/').next() == Some(b))
-            && self.container.as_deref().is_none_or(|prefix| {
-                p.container
-                    .as_ref()
-                    .is_some_and(|c| c.id.starts_with(prefix))
-            })
+            && self
+                .container
+                .as_deref()
+                .is_none_or(|prefix| p.container.is_some_and(|c| c.id.starts_with(prefix)))
             && self.exec_id.as_deref().is_none_or(|id| p.exec_id == id)
     }
+
+    fn has_network_fields(&self) -> bool {
+        self.ip.is_some()
+            || self.from_ip.is_some()
+            || self.to_ip.is_some()
+            || self.port.is_some()
+            || self.protocol.is_some()
+            || self.verdict.is_some()
+            || self.drop_reason.is_some()
+    }
+
+    fn matches_network(&self, event: &Event) -> bool {
+        if !self.has_network_fields() {
+            return true;
+        }
+        let Some(f) = flow(event) else { return false };
+        let ip_is = |end: Option<Endpoint>, ip: IpAddr| end.is_some_and(|e| same_ip(e.ip, ip));
+        let ends = [f.from, f.to];
+        self.ip.is_none_or(|ip| ends.iter().any(|e| ip_is(*e, ip)))
+            && self.from_ip.is_none_or(|ip| ip_is(f.from, ip))
+            && self.to_ip.is_none_or(|ip| ip_is(f.to, ip))
+            && self
+                .port
+                .is_none_or(|port| ends.iter().flatten().any(|e| e.port == port))
+            && self
+                .protocol
+                .as_deref()
+                .is_none_or(|p| p.eq_ignore_ascii_case(f.protocol))
+            && self.verdict.is_none_or(|v| v == f.verdict)
+            && self
+                .drop_reason
+                .as_deref()
+                .is_none_or(|r| f.reason.is_some_and(|x| x.eq_ignore_ascii_case(r)))
+    }
+}
+
+/// 10.0.0.1 and ::ffff:10.0.0.1 are the same address.
+fn same_ip(a: IpAddr, b: IpAddr) -> bool {
+    a.to_canonical() == b.to_canonical()
 }

@@ -5,12 +5,16 @@
 mod container;
 pub mod exec_id;
 mod filter;
+mod network;
 mod process;
 mod time;
 
 pub use container::{parse_container, Container, ContainerRuntime};
 pub use exec_id::ExecIds;
-pub use filter::{EventFilter, EventKind};
+pub use filter::{EventFilter, EventKind, Verdict};
+pub use network::{
+    protocol_name, Direction, Endpoint, Interface, PacketDrop, TcpConnection, TcpEnd, Workload,
+};
 pub use process::{
     Ancestor, Cgroup, ExitStatus, Namespaces, Origin, Process, ProcessExec, ProcessExit,
 };
@@ -30,6 +34,42 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub enum Event {
     ProcessExec(ProcessExec),
     ProcessExit(ProcessExit),
+    TcpConnection(TcpConnection),
+    PacketDrop(PacketDrop),
+}
+
+/// The process an event is about, whatever the event's type.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub pid: u32,
+    pub exec_id: &'a str,
+    pub comm: &'a str,
+    pub binary: &'a str,
+    pub container: Option<&'a Container>,
+}
+
+impl<'a> From<&'a Process> for Subject<'a> {
+    fn from(p: &'a Process) -> Self {
+        Subject {
+            pid: p.pid,
+            exec_id: &p.exec_id,
+            comm: &p.comm,
+            binary: &p.binary,
+            container: p.container.as_ref(),
+        }
+    }
+}
+
+impl<'a> From<&'a Workload> for Subject<'a> {
+    fn from(w: &'a Workload) -> Self {
+        Subject {
+            pid: w.pid,
+            exec_id: &w.exec_id,
+            comm: &w.comm,
+            binary: &w.binary,
+            container: w.container.as_ref(),
+        }
+    }
 }
 
 impl Event {
@@ -38,6 +78,8 @@ impl Event {
         match self {
             Event::ProcessExec(e) => e.time,
             Event::ProcessExit(e) => e.time,
+            Event::TcpConnection(e) => e.time,
+            Event::PacketDrop(e) => e.time,
         }
     }
 
@@ -45,15 +87,23 @@ impl Event {
         match self {
             Event::ProcessExec(_) => EventKind::ProcessExec,
             Event::ProcessExit(_) => EventKind::ProcessExit,
+            Event::TcpConnection(_) => EventKind::TcpConnection,
+            Event::PacketDrop(_) => EventKind::PacketDrop,
         }
     }
 
-    /// The process the event is about.
-    pub fn process(&self) -> &Process {
+    /// The process the event is about, if one is known.
+    pub fn subject(&self) -> Option<Subject<'_>> {
         match self {
-            Event::ProcessExec(e) => &e.process,
-            Event::ProcessExit(e) => &e.process,
+            Event::ProcessExec(e) => Some((&e.process).into()),
+            Event::ProcessExit(e) => Some((&e.process).into()),
+            Event::TcpConnection(e) => e.process.as_ref().map(Into::into),
+            Event::PacketDrop(e) => e.process.as_ref().map(Into::into),
         }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.subject().map(|s| s.pid)
     }
 }
 

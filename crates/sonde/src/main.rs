@@ -26,6 +26,8 @@ enum Command {
     Doctor(cmd::doctor::Args),
     /// Show stored and live events from a running agent.
     Events(cmd::events::Args),
+    /// Show TCP connections and packet drops (events of those types).
+    Flows(cmd::events::Args),
     /// Show a running agent's collectors, counters and losses.
     Status(cmd::status::Args),
     /// Print the JSON Schema of the events.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Agent(args) => cmd::agent::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),
         Command::Events(args) => cmd::events::run(args),
+        Command::Flows(args) => cmd::events::run_flows(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Schema => cmd::schema::run(),
     };

@@ -2,7 +2,12 @@
 
 use std::io::Write;
 
-use sonde_event::{Event, Process};
+use std::net::IpAddr;
+
+use sonde_event::{
+    Container, Direction, Endpoint, Event, PacketDrop, Process, ProcessExit, TcpConnection,
+    Workload,
+};
 
 /// Shell-like quoting of argv for display.
 fn quote(arg: &str) -> String {
@@ -30,27 +35,20 @@ fn command_line(p: &Process) -> String {
     line
 }
 
-fn container(p: &Process) -> String {
-    p.container
-        .as_ref()
-        .map_or_else(String::new, |c| c.id.chars().take(12).collect())
+fn container_id(c: Option<&Container>) -> String {
+    c.map_or_else(String::new, |c| c.id.chars().take(12).collect())
 }
 
-fn outcome(event: &Event) -> String {
-    match event {
-        Event::ProcessExec(_) => String::new(),
-        Event::ProcessExit(e) => {
-            let how = match (&e.status.code, &e.status.signal) {
-                (Some(code), _) => format!("code={code}"),
-                (None, Some(signal)) => format!(
-                    "signal={signal}{}",
-                    if e.status.core_dumped { " (core)" } else { "" }
-                ),
-                (None, None) => "?".into(),
-            };
-            format!("{how} after {}", humantime_short(e.duration_ns))
-        }
-    }
+fn exit_outcome(e: &ProcessExit) -> String {
+    let how = match (&e.status.code, &e.status.signal) {
+        (Some(code), _) => format!("code={code}"),
+        (None, Some(signal)) => format!(
+            "signal={signal}{}",
+            if e.status.core_dumped { " (core)" } else { "" }
+        ),
+        (None, None) => "?".into(),
+    };
+    format!("{how} after {}", humantime_short(e.duration_ns))
 }
 
 fn humantime_short(ns: u64) -> String {
@@ -61,54 +59,136 @@ fn humantime_short(ns: u64) -> String {
     }
 }
 
-fn short_kind(event: &Event) -> &'static str {
-    match event {
-        Event::ProcessExec(_) => "exec",
-        Event::ProcessExit(_) => "exit",
+fn endpoint(e: Option<&Endpoint>) -> String {
+    match e {
+        Some(Endpoint {
+            ip: IpAddr::V6(ip),
+            port,
+        }) => format!("[{ip}]:{port}"),
+        Some(Endpoint { ip, port }) => format!("{ip}:{port}"),
+        None => "?".into(),
     }
 }
 
-/// One line per event: time, kind, identity, what happened.
-pub fn compact(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
-    let p = event.process();
+fn owner(w: Option<&Workload>) -> String {
+    w.map_or_else(String::new, |w| format!(" ({} pid={})", w.comm, w.pid))
+}
+
+fn tcp_line(c: &TcpConnection) -> String {
+    let (client, server) = c.client_server();
+    let (client_owner, server_owner) = match c.direction {
+        Direction::Accept => (String::new(), owner(c.process.as_ref())),
+        Direction::Connect | Direction::Unknown => (owner(c.process.as_ref()), String::new()),
+    };
+    let end = serde_json::to_value(c.end)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     let mut line = format!(
-        "{} {:4} pid={} ppid={} uid={} {}",
-        event.time(),
-        short_kind(event),
-        p.pid,
-        p.ppid,
-        p.uid,
-        command_line(p)
+        "{}{client_owner} -> {}{server_owner} {} sent={} received={} rtt={:.2}ms retrans={} {end}",
+        endpoint(Some(&client)),
+        endpoint(Some(&server)),
+        match c.direction {
+            Direction::Connect => "connect",
+            Direction::Accept => "accept",
+            Direction::Unknown => "existing",
+        },
+        c.bytes_sent,
+        c.bytes_received,
+        f64::from(c.srtt_us) / 1000.0,
+        c.retransmits,
     );
-    let outcome = outcome(event);
-    if !outcome.is_empty() {
-        line.push_str(&format!(" {outcome}"));
+    if let Some(d) = c.duration_ns {
+        line.push_str(&format!(" after {}", humantime_short(d)));
     }
-    let c = container(p);
+    line
+}
+
+fn drop_line(d: &PacketDrop) -> String {
+    let mut line = format!(
+        "{}{} -> {} {} DROPPED {}",
+        endpoint(d.source.as_ref()),
+        owner(d.process.as_ref()),
+        endpoint(d.destination.as_ref()),
+        d.protocol,
+        d.reason
+    );
+    if let Some(i) = &d.interface {
+        line.push_str(&format!(
+            " on {}",
+            i.name
+                .clone()
+                .unwrap_or_else(|| format!("ifindex {}", i.index))
+        ));
+    }
+    if let Some(at) = &d.location {
+        line.push_str(&format!(" at {at}"));
+    }
+    line
+}
+
+/// What happened, without time and type.
+fn describe(event: &Event) -> String {
+    match event {
+        Event::ProcessExec(e) => {
+            let p = &e.process;
+            format!(
+                "pid={} ppid={} uid={} {}",
+                p.pid,
+                p.ppid,
+                p.uid,
+                command_line(p)
+            )
+        }
+        Event::ProcessExit(e) => {
+            let p = &e.process;
+            format!(
+                "pid={} ppid={} uid={} {} {}",
+                p.pid,
+                p.ppid,
+                p.uid,
+                command_line(p),
+                exit_outcome(e)
+            )
+        }
+        Event::TcpConnection(c) => tcp_line(c),
+        Event::PacketDrop(d) => drop_line(d),
+    }
+}
+
+/// One line per event: time, kind, what happened, container.
+pub fn compact(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
+    let mut line = format!(
+        "{} {:4} {}",
+        event.time(),
+        event.kind().short(),
+        describe(event)
+    );
+    let c = container_id(event.subject().and_then(|s| s.container));
     if !c.is_empty() {
         line.push_str(&format!(" container={c}"));
     }
     writeln!(out, "{line}")
 }
 
-pub const TABLE_HEADER: &str = "TIME                            TYPE  PID      PPID     UID    CONTAINER     COMMAND / OUTCOME";
+pub const TABLE_HEADER: &str = "TIME                            TYPE  PID      CONTAINER     WHAT";
 
 /// Fixed-width columns, so that a followed stream lines up.
 pub fn table_row(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
-    let p = event.process();
+    let subject = event.subject();
     let what = match event {
-        Event::ProcessExec(_) => command_line(p),
-        Event::ProcessExit(_) => format!("{} {}", p.binary, outcome(event)),
+        Event::ProcessExec(e) => command_line(&e.process),
+        Event::ProcessExit(e) => format!("{} {}", e.process.binary, exit_outcome(e)),
+        Event::TcpConnection(c) => tcp_line(c),
+        Event::PacketDrop(d) => drop_line(d),
     };
     writeln!(
         out,
-        "{:31} {:5} {:<8} {:<8} {:<6} {:13} {}",
+        "{:31} {:5} {:<8} {:13} {}",
         event.time().to_string(),
-        short_kind(event),
-        p.pid,
-        p.ppid,
-        p.uid,
-        container(p),
+        event.kind().short(),
+        subject.map_or_else(|| "-".to_string(), |s| s.pid.to_string()),
+        container_id(subject.and_then(|s| s.container)),
         what
     )
 }

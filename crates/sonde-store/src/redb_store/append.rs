@@ -18,10 +18,13 @@ pub(super) fn append(txn: &WriteTransaction, events: &[Event]) -> Result<u64, St
         let value = codec::encode(event)?;
         let key = (event.time().as_nanos(), seq);
         tables.events.insert(key, value.as_slice()).during(ACTION)?;
-        tables
-            .pid_index
-            .insert(pid_key(event.process().pid, key), ())
-            .during(ACTION)?;
+        // Events about no known process (a drop on the wire) are not indexed.
+        if let Some(pid) = event.pid() {
+            tables
+                .pid_index
+                .insert(pid_key(pid, key), ())
+                .during(ACTION)?;
+        }
         change.record(event.kind(), value.len() as u64);
         seq += 1;
     }

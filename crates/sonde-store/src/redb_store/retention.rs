@@ -77,7 +77,8 @@ impl Budget {
 /// An event chosen for deletion, with what its index entry and totals need.
 struct Victim {
     key: EventKey,
-    pid: u32,
+    /// Indexed under this pid, if the event is about a process.
+    pid: Option<u32>,
     kind: EventKind,
     bytes: u64,
 }
@@ -112,7 +113,7 @@ fn select_round(
             Ok(event) => {
                 let bytes = value.len() as u64;
                 budget.remaining_bytes = budget.remaining_bytes.saturating_sub(bytes);
-                let (pid, kind) = (event.process().pid, event.kind());
+                let (pid, kind) = (event.pid(), event.kind());
                 round.victims.push(Victim {
                     key,
                     pid,
@@ -142,10 +143,12 @@ fn delete(
     let mut change = TotalsChange::default();
     for victim in victims {
         tables.events.remove(victim.key).during(ACTION)?;
-        tables
-            .pid_index
-            .remove(pid_key(victim.pid, victim.key))
-            .during(ACTION)?;
+        if let Some(pid) = victim.pid {
+            tables
+                .pid_index
+                .remove(pid_key(pid, victim.key))
+                .during(ACTION)?;
+        }
         change.record(victim.kind, victim.bytes);
     }
     change

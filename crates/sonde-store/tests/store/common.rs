@@ -149,5 +149,5 @@ pub fn offsets(events: &[Event]) -> Vec<u64> {
 }
 
 pub fn pids(events: &[Event]) -> Vec<u32> {
-    events.iter().map(|event| event.process().pid).collect()
+    events.iter().filter_map(|event| event.pid()).collect()
 }

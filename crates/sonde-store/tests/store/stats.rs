@@ -50,6 +50,16 @@ fn counts_each_kind_exactly() {
                 events: 2,
                 bytes: exit_bytes
             },
+            KindStats {
+                kind: EventKind::TcpConnection,
+                events: 0,
+                bytes: 0
+            },
+            KindStats {
+                kind: EventKind::PacketDrop,
+                events: 0,
+                bytes: 0
+            },
         ]
     );
     assert_eq!((stats.events, stats.bytes), (5, exec_bytes + exit_bytes));

@@ -2,7 +2,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonde_event::{Event, EventKind};
+use std::net::IpAddr;
+
+use sonde_event::{Event, EventKind, Verdict};
 
 use super::Output;
 use crate::client::Client;
@@ -22,9 +24,30 @@ pub struct Args {
     /// Only this container (id or id prefix).
     #[arg(long)]
     container: Option<String>,
-    /// Only these event types (exec, exit); repeat or separate with commas.
+    /// Only these event types (exec, exit, tcp, drop); repeat or separate with commas.
     #[arg(long = "type", value_delimiter = ',')]
     kinds: Vec<EventKind>,
+    /// Only connections and drops with this address at either end.
+    #[arg(long)]
+    ip: Option<IpAddr>,
+    /// Only those from this address (client, or packet source).
+    #[arg(long)]
+    from_ip: Option<IpAddr>,
+    /// Only those to this address (server, or packet destination).
+    #[arg(long)]
+    to_ip: Option<IpAddr>,
+    /// Only connections and drops with this port at either end.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Only this protocol (tcp, udp, icmp, …).
+    #[arg(long)]
+    protocol: Option<String>,
+    /// Only forwarded (connections) or dropped (drops).
+    #[arg(long)]
+    verdict: Option<Verdict>,
+    /// Only drops with this reason (NO_SOCKET, NETFILTER_DROP, …).
+    #[arg(long)]
+    drop_reason: Option<String>,
     /// Only this process image.
     #[arg(long)]
     exec_id: Option<String>,
@@ -60,6 +83,16 @@ impl Args {
         put("comm", self.comm.clone());
         put("container", self.container.clone());
         put("exec_id", self.exec_id.clone());
+        put("ip", self.ip.map(|ip| ip.to_string()));
+        put("from_ip", self.from_ip.map(|ip| ip.to_string()));
+        put("to_ip", self.to_ip.map(|ip| ip.to_string()));
+        put("port", self.port.map(|p| p.to_string()));
+        put("protocol", self.protocol.clone());
+        put(
+            "verdict",
+            self.verdict.map(|v| format!("{v:?}").to_lowercase()),
+        );
+        put("drop_reason", self.drop_reason.clone());
         put("since", self.since.clone());
         put("until", self.until.clone());
         let default_last = self.since.is_none() && self.until.is_none() && !self.follow;
@@ -78,6 +111,14 @@ impl Args {
         }
         q
     }
+}
+
+/// `sonde flows`: the network events, `hubble observe` style.
+pub fn run_flows(mut args: Args) -> anyhow::Result<ExitCode> {
+    if args.kinds.is_empty() {
+        args.kinds = vec![EventKind::TcpConnection, EventKind::PacketDrop];
+    }
+    run(args)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

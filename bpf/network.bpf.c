@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * TCP connections and packet drops on tracepoints only:
+ *  - sock:inet_sock_set_state: connection lifecycle; the connect()ing
+ *    process owns an active open, the listening process a passive one;
+ *    totals read from struct tcp_sock (CO-RE) at close;
+ *  - sock:sock_send_length / sock_recv_length: process context for every
+ *    send and receive, so an accepted socket is attributed to the process
+ *    that uses it, and long-lived connections report periodically;
+ *  - tcp:tcp_send_reset / tcp_receive_reset: resets per connection;
+ *  - skb:kfree_skb: every drop with the kernel's reason and the packet's
+ *    5-tuple, rate-limited per CPU (per-reason counters never are).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Macros are not in BTF. */
+#define AF_INET	     2
+#define AF_INET6     10
+#define IPPROTO_TCP  6
+#define IPPROTO_UDP  17
+#define ETH_P_IP     0x0800
+#define ETH_P_IPV6   0x86DD
+#define RCV_SHUTDOWN 1
+#define IPV6_EXT_MAX 4
+
+/* Set by the loader. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+const volatile __u64 report_interval_ns = 30ULL * 1000 * 1000 * 1000;
+const volatile __u64 drop_records_per_sec = 2000; /* per CPU */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+/* Records the ring buffer had no room for, per event type, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SONDE_EVENT_TYPE_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* enum sonde_net_counter, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SONDE_NET_COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Every drop, by reason, whether or not its record was sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} drop_reasons SEC(".maps");
+
+/* What sonde tracks of one TCP connection while it lives. */
+struct conn {
+	struct sonde_owner owner;
+	__u64 start_ns;
+	__u64 last_report_ns;
+	__u32 resets_sent;
+	__u32 resets_received;
+	__u8 direction;
+	__u8 _pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 18);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+struct listen_key {
+	__u32 netns;
+	__u16 port;
+	__u16 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, struct listen_key);
+	__type(value, struct sonde_owner);
+} listeners SEC(".maps");
+
+struct rate {
+	__u64 window_start_ns;
+	__u64 sent;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rate);
+} drop_rate SEC(".maps");
+
+/* Keeps the ABI structs in the object's BTF for the generated skeleton types. */
+struct sonde_tcp_event _abi_tcp = {};
+struct sonde_drop_event _abi_drop = {};
+
+/* kfree_skb gained rx_sk in Linux 6.12. */
+struct trace_event_raw_kfree_skb___since_6_12 {
+	void *rx_sk;
+} __attribute__((preserve_access_index));
+
+static __always_inline void count(void *map, __u32 index)
+{
+	__u64 *n = bpf_map_lookup_elem(map, &index);
+
+	if (n)
+		(*n)++;
+}
+
+static __always_inline void output(void *record, __u64 size, __u32 type)
+{
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flags = waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_output(&events, record, size, flags))
+		count(&lost, type);
+}
+
+static __always_inline void fill_header(struct sonde_event_header *hdr, __u16 type, __u32 size)
+{
+	hdr->type = type;
+	hdr->version = SONDE_ABI_VERSION;
+	hdr->size = size;
+	hdr->ktime_ns = bpf_ktime_get_boot_ns();
+}
+
+static __always_inline void current_owner(struct sonde_owner *o, __u32 from)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	o->pid = bpf_get_current_pid_tgid() >> 32;
+	o->from = from;
+	o->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+static __always_inline __u32 sock_netns(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* ::ffff:a.b.c.d */
+static __always_inline void map_v4(__u8 *dst, __be32 addr)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &addr, 4);
+}
+
+/* Local end as source, remote as destination. */
+static __always_inline void sock_tuple(struct sonde_tuple *t, struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	t->family = family;
+	t->protocol = IPPROTO_TCP;
+	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET) {
+		map_v4(t->saddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+		map_v4(t->daddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+	} else {
+		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+/*
+ * The tracepoint's own copy of the tuple: by the time a socket reaches
+ * TCP_CLOSE the kernel may have released its port (inet_num is 0).
+ */
+static __always_inline void state_tuple(struct sonde_tuple *t,
+					struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	t->family = ctx->family;
+	t->protocol = IPPROTO_TCP;
+	t->sport = ctx->sport;
+	t->dport = ctx->dport;
+	/* Through a helper: the verifier refuses copies at offsets into ctx. */
+	if (ctx->family == AF_INET) {
+		__be32 saddr = 0, daddr = 0;
+
+		bpf_probe_read_kernel(&saddr, 4, ctx->saddr);
+		bpf_probe_read_kernel(&daddr, 4, ctx->daddr);
+		map_v4(t->saddr, saddr);
+		map_v4(t->daddr, daddr);
+	} else {
+		bpf_probe_read_kernel(t->saddr, 16, ctx->saddr_v6);
+		bpf_probe_read_kernel(t->daddr, 16, ctx->daddr_v6);
+	}
+}
+
+/* @tuple: the connection's tuple, or NULL to read it from @sk. */
+static __always_inline void emit_tcp(struct sock *sk, struct conn *c, __u8 report, __u8 state,
+				     struct sonde_tuple *tuple)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	struct sonde_tcp_event ev = {};
+	__u64 received = BPF_CORE_READ(tp, bytes_received);
+
+	fill_header(&ev.hdr, SONDE_EVENT_TCP, sizeof(ev));
+	if (tuple)
+		ev.tuple = *tuple;
+	else
+		sock_tuple(&ev.tuple, sk);
+	/* Data bytes only: bytes_sent counts retransmissions again, and
+	 * bytes_received counts the peer's FIN as one byte. */
+	ev.bytes_sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
+	if ((BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) & RCV_SHUTDOWN) && received > 0)
+		received--;
+	ev.bytes_received = received;
+	ev.segs_out = BPF_CORE_READ(tp, segs_out);
+	ev.segs_in = BPF_CORE_READ(tp, segs_in);
+	ev.srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	ev.retransmits = BPF_CORE_READ(tp, total_retrans);
+	ev.netns = sock_netns(sk);
+	ev.report = report;
+	ev.last_state = state;
+	if (c) {
+		ev.owner = c->owner;
+		ev.start_ns = c->start_ns;
+		ev.resets_sent = c->resets_sent;
+		ev.resets_received = c->resets_received;
+		ev.direction = c->direction;
+	}
+	output(&ev, sizeof(ev), SONDE_EVENT_TCP);
+}
+
+static __always_inline void track(__u64 sk, struct sonde_owner *owner, __u8 direction)
+{
+	struct conn c = {.start_ns = bpf_ktime_get_boot_ns(), .direction = direction};
+
+	if (owner)
+		c.owner = *owner;
+	c.last_report_ns = c.start_ns;
+	if (bpf_map_update_elem(&conns, &sk, &c, BPF_ANY))
+		count(&counters, SONDE_NET_CONNS_UNTRACKED);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int handle_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->skaddr;
+	__u64 key = (__u64)sk;
+	int old = ctx->oldstate, new = ctx->newstate;
+	struct listen_key lk = {};
+	struct sonde_owner owner = {};
+
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	lk.netns = sock_netns(sk);
+	lk.port = ctx->sport;
+	if (new == TCP_LISTEN) {
+		current_owner(&owner, SONDE_OWNER_LISTENER);
+		bpf_map_update_elem(&listeners, &lk, &owner, BPF_ANY);
+	} else if (old == TCP_LISTEN && new == TCP_CLOSE) {
+		bpf_map_delete_elem(&listeners, &lk);
+	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
+		/* A passive open: the child is cloned from the listener. */
+		track(key, bpf_map_lookup_elem(&listeners, &lk), SONDE_DIR_ACCEPT);
+	} else if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
+		current_owner(&owner, SONDE_OWNER_CONNECT);
+		track(key, &owner, SONDE_DIR_CONNECT);
+	} else if (new == TCP_CLOSE) {
+		struct sonde_tuple tuple = {};
+
+		state_tuple(&tuple, ctx);
+		emit_tcp(sk, bpf_map_lookup_elem(&conns, &key), SONDE_REPORT_FINAL, old, &tuple);
+		bpf_map_delete_elem(&conns, &key);
+	}
+	return 0;
+}
+
+/* A send or receive, in the context of the process doing it. */
+static __always_inline int on_io(struct trace_event_raw_sock_msg_length *ctx)
+{
+	struct sock *sk = ctx->sk;
+	__u64 key = (__u64)sk;
+	struct conn *c;
+	__u64 now;
+
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	/* The listener's owner may hand accepted sockets to workers. */
+	if (c->owner.from == SONDE_OWNER_NONE || c->owner.from == SONDE_OWNER_LISTENER)
+		current_owner(&c->owner, SONDE_OWNER_IO);
+	now = bpf_ktime_get_boot_ns();
+	if (now - c->last_report_ns >= report_interval_ns) {
+		c->last_report_ns = now;
+		emit_tcp(sk, c, SONDE_REPORT_INTERIM, BPF_CORE_READ(sk, __sk_common.skc_state),
+			 NULL);
+	}
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int handle_send(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return on_io(ctx);
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int handle_recv(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return on_io(ctx);
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int handle_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	__u64 key = (__u64)ctx->skaddr;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (c)
+		__sync_fetch_and_add(&c->resets_sent, 1);
+	else
+		count(&counters, SONDE_NET_RESETS_SENT_UNTRACKED);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int handle_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	__u64 key = (__u64)ctx->skaddr;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (c)
+		__sync_fetch_and_add(&c->resets_received, 1);
+	return 0;
+}
+
+/* Reads the IP and transport headers of @skb into @t. */
+static __always_inline void packet_tuple(struct sonde_tuple *t, struct sk_buff *skb,
+					 __u16 ethertype)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 network = BPF_CORE_READ(skb, network_header);
+	unsigned char *l4;
+	__u8 proto;
+
+	if (network == (__u16)~0U)
+		return;
+	if (ethertype == ETH_P_IP) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + network))
+			return;
+		t->family = AF_INET;
+		map_v4(t->saddr, ip.saddr);
+		map_v4(t->daddr, ip.daddr);
+		proto = ip.protocol;
+		l4 = head + network + ip.ihl * 4;
+		/* A non-first fragment carries no ports. */
+		if (bpf_ntohs(ip.frag_off) & 0x1fff)
+			proto = 0;
+	} else if (ethertype == ETH_P_IPV6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + network))
+			return;
+		t->family = AF_INET6;
+		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(t->daddr, &ip6.daddr, 16);
+		proto = ip6.nexthdr;
+		l4 = head + network + sizeof(ip6);
+		for (int i = 0; i < IPV6_EXT_MAX; i++) {
+			__u8 ext[2];
+
+			if (proto != 0 && proto != 43 && proto != 44 && proto != 60)
+				break;
+			if (bpf_probe_read_kernel(ext, sizeof(ext), l4))
+				return;
+			if (proto == 44) {
+				__be16 frag_off;
+
+				bpf_probe_read_kernel(&frag_off, sizeof(frag_off), l4 + 2);
+				l4 += 8;
+				proto = (bpf_ntohs(frag_off) & 0xfff8) ? 0 : ext[0];
+				if (!proto)
+					break;
+			} else {
+				l4 += (ext[1] + 1) * 8;
+				proto = ext[0];
+			}
+		}
+	} else {
+		return;
+	}
+	t->protocol = proto;
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		__be16 ports[2];
+
+		if (!bpf_probe_read_kernel(ports, sizeof(ports), l4)) {
+			t->sport = bpf_ntohs(ports[0]);
+			t->dport = bpf_ntohs(ports[1]);
+		}
+	}
+}
+
+/* True when this CPU may still send a drop record this second. */
+static __always_inline bool drop_record_allowed(void)
+{
+	__u32 zero = 0;
+	struct rate *r = bpf_map_lookup_elem(&drop_rate, &zero);
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (!r)
+		return false;
+	if (now - r->window_start_ns >= 1000000000ULL) {
+		r->window_start_ns = now;
+		r->sent = 0;
+	}
+	if (r->sent >= drop_records_per_sec)
+		return false;
+	r->sent++;
+	return true;
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int handle_drop(struct trace_event_raw_kfree_skb *ctx)
+{
+	struct trace_event_raw_kfree_skb___since_6_12 *rx = (void *)ctx;
+	struct sk_buff *skb = ctx->skbaddr;
+	__u32 reason = ctx->reason;
+	struct sonde_drop_event ev = {};
+	struct net_device *dev;
+	struct sock *sk = NULL;
+	__u64 one = 1, *n, key;
+	struct conn *c;
+
+	n = bpf_map_lookup_elem(&drop_reasons, &reason);
+	if (n)
+		(*n)++;
+	else if (bpf_map_update_elem(&drop_reasons, &reason, &one, BPF_NOEXIST))
+		count(&counters, SONDE_NET_DROP_REASONS_FULL);
+	if (!drop_record_allowed()) {
+		count(&counters, SONDE_NET_DROPS_SUPPRESSED);
+		return 0;
+	}
+
+	fill_header(&ev.hdr, SONDE_EVENT_DROP, sizeof(ev));
+	ev.reason = reason;
+	ev.location = (__u64)ctx->location;
+	ev.len = BPF_CORE_READ(skb, len);
+	packet_tuple(&ev.tuple, skb, ctx->protocol);
+	dev = BPF_CORE_READ(skb, dev);
+	if (dev) {
+		ev.ifindex = BPF_CORE_READ(dev, ifindex);
+		ev.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	}
+	if (bpf_core_field_exists(rx->rx_sk))
+		sk = rx->rx_sk;
+	if (!sk)
+		sk = BPF_CORE_READ(skb, sk);
+	if (sk) {
+		key = (__u64)sk;
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (c)
+			ev.owner = c->owner;
+		if (!ev.netns)
+			ev.netns = sock_netns(sk);
+	}
+	output(&ev, sizeof(ev), SONDE_EVENT_DROP);
+	return 0;
+}

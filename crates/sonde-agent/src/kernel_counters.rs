@@ -1,0 +1,48 @@
+//! The kernel programs' own counters, read into [`Stats`] once a second.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use sonde_bpf::{DropReasons, PerCpuCounters, PerCpuHashCounters};
+
+use crate::stats::Stats;
+
+pub struct KernelCounters {
+    /// Ring-buffer reserve failures of each loaded object, by record type.
+    pub lost: Vec<PerCpuCounters>,
+    /// The network programs' counters (`abi::NET_*`).
+    pub net: PerCpuCounters,
+    /// Every drop by reason code.
+    pub drop_reasons: PerCpuHashCounters,
+    pub names: DropReasons,
+}
+
+impl KernelCounters {
+    pub fn read_into(&self, stats: &Stats) {
+        if let Err(e) = self.try_read_into(stats) {
+            tracing::warn!(error = %e, "cannot read kernel counters");
+        }
+    }
+
+    fn try_read_into(&self, stats: &Stats) -> Result<(), sonde_bpf::BpfError> {
+        let mut lost = vec![0u64; stats.kernel_lost.len()];
+        for counter in &self.lost {
+            for (total, n) in lost.iter_mut().zip(counter.read()?) {
+                *total += n;
+            }
+        }
+        for (slot, n) in stats.kernel_lost.iter().zip(lost) {
+            slot.store(n, Relaxed);
+        }
+        for (slot, n) in stats.net.iter().zip(self.net.read()?) {
+            slot.store(n, Relaxed);
+        }
+        let by_reason = self.drop_reasons.read()?;
+        if let Ok(mut map) = stats.drops_by_reason.lock() {
+            map.clear();
+            for (code, n) in by_reason {
+                *map.entry(self.names.name(code)).or_default() += n;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! Reading the kernel programs' per-CPU counters.
+
+use libbpf_rs::{MapCore, MapFlags, MapHandle};
+
+use crate::BpfError;
+
+/// A per-CPU array of `u64` counters, summed over CPUs on read.
+pub struct PerCpuCounters {
+    map: MapHandle,
+    name: &'static str,
+    len: u32,
+}
+
+fn sum(per_cpu: &[Vec<u8>]) -> u64 {
+    per_cpu
+        .iter()
+        .filter_map(|v| v.get(..8)?.try_into().ok())
+        .map(u64::from_ne_bytes)
+        .sum()
+}
+
+impl PerCpuCounters {
+    pub(crate) fn new(map: MapHandle, name: &'static str, len: u32) -> Self {
+        PerCpuCounters { map, name, len }
+    }
+
+    /// Each counter, indexed as in the kernel.
+    pub fn read(&self) -> Result<Vec<u64>, BpfError> {
+        (0..self.len)
+            .map(|i| {
+                let per_cpu = self
+                    .map
+                    .lookup_percpu(&i.to_ne_bytes(), MapFlags::ANY)
+                    .map_err(|source| BpfError::Map {
+                        map: self.name,
+                        source,
+                    })?
+                    .unwrap_or_default();
+                Ok(sum(&per_cpu))
+            })
+            .collect()
+    }
+}
+
+/// A per-CPU hash of `u32` key to `u64` count (drops by reason).
+pub struct PerCpuHashCounters {
+    map: MapHandle,
+    name: &'static str,
+}
+
+impl PerCpuHashCounters {
+    pub(crate) fn new(map: MapHandle, name: &'static str) -> Self {
+        PerCpuHashCounters { map, name }
+    }
+
+    /// Every key seen, with its count summed over CPUs.
+    pub fn read(&self) -> Result<Vec<(u32, u64)>, BpfError> {
+        let mut out = Vec::new();
+        for key in self.map.keys() {
+            let Some(id) = key
+                .get(..4)
+                .and_then(|k| k.try_into().ok())
+                .map(u32::from_ne_bytes)
+            else {
+                continue;
+            };
+            let per_cpu = self
+                .map
+                .lookup_percpu(&key, MapFlags::ANY)
+                .map_err(|source| BpfError::Map {
+                    map: self.name,
+                    source,
+                })?
+                .unwrap_or_default();
+            out.push((id, sum(&per_cpu)));
+        }
+        Ok(out)
+    }
+}

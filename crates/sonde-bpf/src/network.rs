@@ -1,0 +1,84 @@
+//! Loads and attaches the network programs (bpf/network.bpf.c).
+
+use std::time::Duration;
+
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{Link, MapHandle};
+
+use crate::abi::{EVENT_TYPE_MAX, NET_COUNTER_MAX};
+use crate::counters::{PerCpuCounters, PerCpuHashCounters};
+use crate::hooks::{attach_all, NETWORK_HOOKS};
+use crate::process::{map_handle, preflight, ring_geometry, skeleton_storage};
+use crate::skel::network::{NetworkSkel, NetworkSkelBuilder};
+use crate::BpfError;
+
+/// How the network programs are tuned.
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkOptions {
+    pub ring_bytes: u32,
+    /// A live connection reports its totals at most this often.
+    pub report_interval: Duration,
+    /// Drop records each CPU may send per second; drops beyond are counted only.
+    pub drop_records_per_sec: u64,
+}
+
+/// The loaded, attached network programs. Dropping it detaches them.
+pub struct NetworkProgram {
+    _links: Vec<Link>,
+    skel: NetworkSkel<'static>,
+}
+
+impl NetworkProgram {
+    pub fn load(options: NetworkOptions) -> Result<Self, BpfError> {
+        preflight()?;
+        let load_err = |source| BpfError::Load {
+            object: "network",
+            source,
+        };
+        let mut open = NetworkSkelBuilder::default()
+            .open(skeleton_storage())
+            .map_err(load_err)?;
+        let (ring, wakeup) = ring_geometry(options.ring_bytes);
+        open.maps.events.set_max_entries(ring).map_err(load_err)?;
+        if let Some(rodata) = open.maps.rodata_data.as_deref_mut() {
+            rodata.wakeup_bytes = wakeup;
+            rodata.report_interval_ns = options.report_interval.as_nanos() as u64;
+            rodata.drop_records_per_sec = options.drop_records_per_sec;
+        }
+        let mut skel = open.load().map_err(load_err)?;
+        let links = attach_all(skel.object_mut(), &NETWORK_HOOKS)?;
+        Ok(NetworkProgram {
+            _links: links,
+            skel,
+        })
+    }
+
+    pub fn events(&self) -> Result<MapHandle, BpfError> {
+        map_handle(&self.skel.maps.events, "events")
+    }
+
+    pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {
+        Ok(PerCpuCounters::new(
+            map_handle(&self.skel.maps.lost, "lost")?,
+            "lost",
+            EVENT_TYPE_MAX,
+        ))
+    }
+
+    /// `abi::NET_*` counters.
+    pub fn counters(&self) -> Result<PerCpuCounters, BpfError> {
+        Ok(PerCpuCounters::new(
+            map_handle(&self.skel.maps.counters, "counters")?,
+            "counters",
+            NET_COUNTER_MAX,
+        ))
+    }
+
+    /// Every drop by reason code, whether or not its record was sent.
+    pub fn drop_reasons(&self) -> Result<PerCpuHashCounters, BpfError> {
+        Ok(PerCpuHashCounters::new(
+            map_handle(&self.skel.maps.drop_reasons, "drop_reasons")?,
+            "drop_reasons",
+        ))
+    }
+}
