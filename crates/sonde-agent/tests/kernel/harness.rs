@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sonde_agent::{Agent, AgentConfig, AgentHandle};
-use sonde_event::{Event, EventFilter, ProcessExec, ProcessExit};
+use sonde_event::{Event, EventFilter, PacketDrop, ProcessExec, ProcessExit, TcpConnection};
 use sonde_store::{EventStore, Query, RedbStore};
 use tempfile::TempDir;
 use tokio::sync::broadcast::{error::TryRecvError, Receiver};
@@ -21,23 +21,33 @@ pub struct TestAgent {
 
 /// Starts an agent on a fresh store, or says why the test is skipped.
 pub fn start() -> Option<TestAgent> {
+    start_with(|_| {})
+}
+
+/// Like [`start`], with `tune` applied to the agent's configuration.
+pub fn start_with(tune: impl FnOnce(&mut AgentConfig)) -> Option<TestAgent> {
     if let Err(e) = sonde_bpf::preflight() {
         eprintln!("SKIP: {e}");
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut agent = start_on(dir.path());
+    let mut agent = start_configured(dir.path(), tune);
     agent._dir = Some(dir);
     Some(agent)
 }
 
 /// Starts an agent on the store in `dir` (the caller has checked preflight).
 pub fn start_on(dir: &Path) -> TestAgent {
+    start_configured(dir, |_| {})
+}
+
+fn start_configured(dir: &Path, tune: impl FnOnce(&mut AgentConfig)) -> TestAgent {
     let store: Arc<dyn EventStore> = Arc::new(RedbStore::open(dir).unwrap());
-    let config = AgentConfig {
+    let mut config = AgentConfig {
         batch_wait: Duration::from_millis(20),
         ..AgentConfig::default()
     };
+    tune(&mut config);
     let agent = Agent::start(config, store).expect("agent starts");
     let handle = agent.handle();
     let live = handle.subscribe();
@@ -114,6 +124,35 @@ impl TestAgent {
             ..Query::default()
         };
         self.handle.store().query(&query).unwrap().events
+    }
+
+    /// Every TCP connection report `pick` accepts, once `done` says enough.
+    pub fn tcp_reports(
+        &mut self,
+        what: &str,
+        pick: impl Fn(&TcpConnection) -> bool,
+        done: impl Fn(&[TcpConnection]) -> bool,
+    ) -> Vec<TcpConnection> {
+        self.wait_for(what, |events| {
+            let found: Vec<TcpConnection> = events
+                .iter()
+                .filter_map(|e| match &**e {
+                    Event::TcpConnection(c) if pick(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect();
+            done(&found).then_some(found)
+        })
+    }
+
+    /// The first drop `pick` accepts.
+    pub fn drop_matching(&mut self, what: &str, pick: impl Fn(&PacketDrop) -> bool) -> PacketDrop {
+        self.wait_for(what, |events| {
+            events.iter().find_map(|e| match &**e {
+                Event::PacketDrop(d) if pick(d) => Some(d.clone()),
+                _ => None,
+            })
+        })
     }
 
     /// Waits until the store holds an event matching `filter`.

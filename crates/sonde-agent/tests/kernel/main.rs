@@ -4,7 +4,9 @@
 //! why it skipped.
 
 mod harness;
+mod netns;
 
 mod cgroups;
 mod lifecycle;
+mod network;
 mod startup;

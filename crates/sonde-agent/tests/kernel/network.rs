@@ -1,0 +1,218 @@
+//! TCP connections and drops across two network namespaces joined by a
+//! veth pair: exact byte counts, owners of both ends, resets, drop reasons.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use sonde_event::{Direction, Endpoint, TcpConnection, TcpEnd};
+
+use crate::harness::{start, start_with};
+use crate::netns::{client, server, NetPair, A4, A6, B4, B6};
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+fn is_final(c: &TcpConnection) -> bool {
+    c.end != TcpEnd::Open
+}
+
+/// The final reports of both ends of the connection `client_pid` made.
+fn both_ends(
+    agent: &mut crate::harness::TestAgent,
+    client_pid: u32,
+    server_port: u16,
+) -> (TcpConnection, TcpConnection) {
+    let reports = agent.tcp_reports(
+        "both ends' final reports",
+        |c| is_final(c) && (c.local.port == server_port || c.remote.port == server_port),
+        |found| found.len() >= 2,
+    );
+    let client = reports
+        .iter()
+        .find(|c| c.direction == Direction::Connect)
+        .expect("client side")
+        .clone();
+    let server = reports
+        .iter()
+        .find(|c| c.direction == Direction::Accept)
+        .expect("server side")
+        .clone();
+    assert_eq!(
+        client.process.as_ref().map(|p| p.pid),
+        Some(client_pid),
+        "client owner"
+    );
+    (client, server)
+}
+
+fn exact_transfer(a: &str, b: &str, port: u16) {
+    let Some(mut agent) = start() else { return };
+    let net = NetPair::create();
+    let mut srv = server(&net.b, b, port, 1_000_000, 12_345);
+    let (client_pid, received) = client(&net.a, b, port, 1_000_000, 1, 0.0);
+    assert_eq!(received, 12_345);
+    assert!(srv.wait().unwrap().success());
+
+    let (c, s) = both_ends(&mut agent, client_pid, port);
+    assert_eq!(
+        (c.bytes_sent, c.bytes_received),
+        (1_000_000, 12_345),
+        "client: {c:?}"
+    );
+    assert_eq!(
+        (s.bytes_sent, s.bytes_received),
+        (12_345, 1_000_000),
+        "server: {s:?}"
+    );
+    assert_eq!(c.remote, Endpoint { ip: ip(b), port });
+    assert_eq!(c.local.ip, ip(a));
+    assert_eq!(s.local, Endpoint { ip: ip(b), port });
+    assert_eq!(s.remote, c.local, "the same connection seen from both ends");
+    assert_eq!(
+        s.process.as_ref().map(|p| p.pid),
+        Some(srv.id()),
+        "server owner"
+    );
+    assert_eq!(s.process.as_ref().map(|p| p.comm.as_str()), Some("python3"));
+    assert_eq!((c.end, s.end), (TcpEnd::Closed, TcpEnd::Closed));
+    assert!(c.segments_sent > 0 && s.segments_received > 0);
+    assert!(c.duration_ns.is_some() && c.start_time.is_some());
+    assert_ne!(c.netns, s.netns, "each end in its own namespace");
+    agent.assert_no_loss();
+}
+
+#[test]
+fn a_million_bytes_one_way_and_12345_back_counted_exactly() {
+    exact_transfer(A4, B4, 8080);
+}
+
+#[test]
+fn ipv6_connection_counted_exactly() {
+    exact_transfer(A6, B6, 8086);
+}
+
+#[test]
+fn connect_to_a_closed_port_is_reset_and_dropped_as_no_socket() {
+    let Some(mut agent) = start() else { return };
+    let net = NetPair::create();
+    let status = NetPair::command(
+        &net.a,
+        "/usr/bin/python3",
+        &["-c", &format!("import socket\ntry: socket.create_connection(('{B4}', 9))\nexcept ConnectionRefusedError: exit(3)")],
+    )
+    .status()
+    .unwrap();
+    assert_eq!(status.code(), Some(3), "refused");
+
+    let refused = agent
+        .tcp_reports(
+            "the refused connect",
+            |c| c.remote.port == 9,
+            |f| !f.is_empty(),
+        )
+        .remove(0);
+    assert_eq!(refused.end, TcpEnd::ConnectFailed);
+    assert_eq!(refused.resets_received, 1);
+    assert_eq!(refused.direction, Direction::Connect);
+    assert_eq!((refused.bytes_sent, refused.bytes_received), (0, 0));
+
+    let drop = agent.drop_matching("the NO_SOCKET drop", |d| {
+        d.reason == "NO_SOCKET"
+            && d.destination
+                == Some(Endpoint {
+                    ip: ip(B4),
+                    port: 9,
+                })
+    });
+    assert_eq!(
+        drop.source,
+        Some(refused.local),
+        "the SYN from the refused client"
+    );
+    assert_eq!(drop.protocol, "tcp");
+    assert!(
+        drop.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("tcp_v4_rcv")),
+        "{drop:?}"
+    );
+    agent.assert_no_loss();
+}
+
+#[test]
+fn nft_drop_rule_yields_netfilter_drop_with_the_tuple() {
+    let Some(mut agent) = start() else { return };
+    let net = NetPair::create();
+    let nft = |rule: &str| {
+        let ok = NetPair::command(&net.b, "nft", &[rule])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "nft {rule}");
+    };
+    nft("add table inet sonde_test");
+    nft("add chain inet sonde_test input { type filter hook input priority 0; }");
+    nft("add rule inet sonde_test input tcp dport 9999 drop");
+    let status = NetPair::command(
+        &net.a,
+        "/usr/bin/python3",
+        &["-c", &format!("import socket\ntry: socket.create_connection(('{B4}', 9999), timeout=1.5)\nexcept TimeoutError: exit(4)")],
+    )
+    .status()
+    .unwrap();
+    assert_eq!(status.code(), Some(4), "timed out behind the drop rule");
+
+    let drop = agent.drop_matching("the NETFILTER_DROP", |d| d.reason == "NETFILTER_DROP");
+    assert_eq!(
+        drop.destination,
+        Some(Endpoint {
+            ip: ip(B4),
+            port: 9999
+        })
+    );
+    assert_eq!(drop.source.map(|s| s.ip), Some(ip(A4)));
+    assert!(drop.source.is_some_and(|s| s.port >= 1024));
+    assert_eq!(drop.protocol, "tcp");
+    let failed = agent
+        .tcp_reports(
+            "the timed-out connect",
+            |c| c.remote.port == 9999,
+            |f| !f.is_empty(),
+        )
+        .remove(0);
+    assert_eq!(failed.end, TcpEnd::ConnectFailed);
+    assert!(failed.retransmits >= 1, "SYNs were retried: {failed:?}");
+    agent.assert_no_loss();
+}
+
+#[test]
+fn long_lived_connection_reports_before_it_closes() {
+    let Some(mut agent) = start_with(|c| c.tcp_report_interval = Duration::from_millis(500)) else {
+        return;
+    };
+    let net = NetPair::create();
+    let mut srv = server(&net.b, B4, 8081, 30_000, 10);
+    // 30 KB in 10 pieces, 250 ms apart: several report intervals.
+    let (client_pid, _) = client(&net.a, B4, 8081, 30_000, 10, 0.25);
+    assert!(srv.wait().unwrap().success());
+    let reports = agent.tcp_reports(
+        "interim and final reports of the client",
+        |c| c.process.as_ref().is_some_and(|p| p.pid == client_pid),
+        |found| found.iter().any(is_final),
+    );
+    let interim: Vec<&TcpConnection> = reports.iter().filter(|c| c.end == TcpEnd::Open).collect();
+    assert!(interim.len() >= 2, "reported while open: {}", interim.len());
+    assert!(
+        interim
+            .windows(2)
+            .all(|w| w[0].bytes_sent <= w[1].bytes_sent),
+        "totals only grow"
+    );
+    let last = reports.iter().find(|c| is_final(c)).unwrap();
+    assert!(interim
+        .iter()
+        .all(|c| c.bytes_sent < last.bytes_sent && c.time < last.time));
+    assert_eq!(last.bytes_sent, 30_000);
+    agent.assert_no_loss();
+}
