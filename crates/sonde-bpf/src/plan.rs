@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::hooks::{Hook, PROCESS_HOOKS};
+use crate::hooks::{Hook, NETWORK_HOOKS, PROCESS_HOOKS};
 use crate::KernelReport;
 
 /// Optional accelerators no collector depends on; `doctor` says so when the
@@ -19,7 +19,17 @@ pub struct CollectorPlan {
     pub notes: Vec<String>,
 }
 
+/// Every collector and the hooks it attaches.
+const COLLECTORS: [(&str, &[Hook]); 2] = [("process", &PROCESS_HOOKS), ("network", &NETWORK_HOOKS)];
+
 pub fn plan_collectors(report: &KernelReport) -> Vec<CollectorPlan> {
+    COLLECTORS
+        .iter()
+        .map(|(name, hooks)| plan(report, name, hooks))
+        .collect()
+}
+
+fn plan(report: &KernelReport, name: &'static str, hooks: &[Hook]) -> CollectorPlan {
     let mut missing = Vec::new();
     if !report.btf.available {
         missing.push(format!("btf: {}", report.btf.detail));
@@ -30,7 +40,7 @@ pub fn plan_collectors(report: &KernelReport) -> Vec<CollectorPlan> {
     if !report.tracefs.is_available() {
         missing.push("tracefs: not mounted".into());
     }
-    for hook in PROCESS_HOOKS {
+    for hook in hooks {
         let needed = hook.kind.capability();
         if !report.has(needed) && !missing.iter().any(|m| m.starts_with(needed)) {
             let why = report
@@ -43,19 +53,18 @@ pub fn plan_collectors(report: &KernelReport) -> Vec<CollectorPlan> {
         .into_iter()
         .filter(|c| !report.has(c))
         .collect();
-    let mut notes =
-        vec!["tracepoints only: exec, exit and fork need no kprobe, fentry or LSM".to_string()];
+    let mut notes = vec!["tracepoints only: no kprobe, fentry or LSM".to_string()];
     if !absent.is_empty() {
         notes.push(format!(
             "{} unavailable here; nothing falls back because nothing uses them",
             absent.join(", ")
         ));
     }
-    vec![CollectorPlan {
-        name: "process",
+    CollectorPlan {
+        name,
         ready: missing.is_empty(),
-        hooks: PROCESS_HOOKS.to_vec(),
+        hooks: hooks.to_vec(),
         missing,
         notes,
-    }]
+    }
 }

@@ -37,6 +37,19 @@ fn doctor_reports_hooks_and_capabilities_as_json() {
             "tracepoint sched:sched_process_exit"
         ]
     );
+    let network = &report["collectors"][1];
+    assert_eq!(network["name"], "network");
+    assert_eq!(network["ready"], true);
+    let network_hooks: Vec<&str> = network["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        network_hooks.contains(&"sock:inet_sock_set_state")
+            && network_hooks.contains(&"skb:kfree_skb")
+    );
     let types = report["program_types"].as_array().unwrap();
     let available = |name: &str| {
         let t = types
