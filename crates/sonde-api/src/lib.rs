@@ -1,11 +1,13 @@
 //! sonde's HTTP API, bound to loopback by default:
 //!
 //! - `GET /api/v1/events` — stored and live events as JSON lines
+//! - `GET /api/v1/map` — the service map over a time range
 //! - `GET /api/v1/status` — collectors, pipeline counters, store size
 //! - `GET /metrics` — the same counters in Prometheus text format
 
 mod error;
 mod events;
+mod map;
 
 pub use error::ApiError;
 pub use events::EventsParams;
@@ -20,6 +22,7 @@ use sonde_agent::AgentHandle;
 pub fn router(agent: AgentHandle) -> Router {
     Router::new()
         .route("/api/v1/events", get(events::events))
+        .route("/api/v1/map", get(map::map))
         .route("/api/v1/status", get(status))
         .route("/metrics", get(metrics))
         .with_state(agent)

@@ -7,6 +7,7 @@ pub mod exec_id;
 mod filter;
 mod network;
 mod process;
+mod service_map;
 mod time;
 
 pub use container::{parse_container, Container, ContainerRuntime};
@@ -18,6 +19,7 @@ pub use network::{
 pub use process::{
     Ancestor, Cgroup, ExitStatus, Namespaces, Origin, Process, ProcessExec, ProcessExit,
 };
+pub use service_map::{Edge, EdgeStats, Node, ServiceMap};
 pub use time::Timestamp;
 
 use schemars::JsonSchema;

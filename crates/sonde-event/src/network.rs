@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Container, Timestamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Endpoint {
     pub ip: IpAddr,
     pub port: u16,

@@ -56,7 +56,15 @@ impl Client {
     }
 
     pub fn json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
-        let body = self.get(path, &[])?.into_body().read_to_string()?;
+        self.json_with(path, &[])
+    }
+
+    pub fn json_with(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<serde_json::Value> {
+        let body = self.get(path, query)?.into_body().read_to_string()?;
         serde_json::from_str(&body).context("the agent's answer is not JSON")
     }
 

@@ -28,6 +28,8 @@ enum Command {
     Events(cmd::events::Args),
     /// Show TCP connections and packet drops (events of those types).
     Flows(cmd::events::Args),
+    /// Show who talks to whom: the service map over a time range.
+    Map(cmd::map::Args),
     /// Show a running agent's collectors, counters and losses.
     Status(cmd::status::Args),
     /// Print the JSON Schema of the events.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Doctor(args) => cmd::doctor::run(args),
         Command::Events(args) => cmd::events::run(args),
         Command::Flows(args) => cmd::events::run_flows(args),
+        Command::Map(args) => cmd::map::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Schema => cmd::schema::run(),
     };

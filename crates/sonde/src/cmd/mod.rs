@@ -1,6 +1,7 @@
 pub mod agent;
 pub mod doctor;
 pub mod events;
+pub mod map;
 pub mod schema;
 pub mod status;
 
