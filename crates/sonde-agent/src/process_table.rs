@@ -2,7 +2,7 @@
 //! by fork/exec/exit records and seeded from /proc. It turns kernel records
 //! into [`ProcessExec`]/[`ProcessExit`] events with parent ids and ancestry.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use sonde_bpf::abi::{ExitEvent, ForkEvent, Task, EXEC_ARGS_TRUNCATED};
@@ -28,8 +28,14 @@ struct Entry {
     parent_start_ns: u64,
 }
 
+/// How many exited processes stay known for late records (a connection's
+/// final report often follows its owner's exit).
+const RECENTLY_EXITED: usize = 8192;
+
 pub struct ProcessTable {
     entries: HashMap<u32, Entry>,
+    /// Exited processes, newest last, for owner lookups only.
+    exited: VecDeque<(u32, Entry)>,
     ids: ExecIds,
     clock: BootClock,
     procfs: ProcReader,
@@ -46,6 +52,7 @@ impl ProcessTable {
     pub fn new(ids: ExecIds, clock: BootClock) -> Self {
         ProcessTable {
             entries: HashMap::new(),
+            exited: VecDeque::new(),
             ids,
             clock,
             procfs: ProcReader::new(),
@@ -211,9 +218,11 @@ impl ProcessTable {
             .get(&t.pid)
             .is_some_and(|e| same_start(e.start_ns, t.start_ns));
         let process = if known {
-            self.entries
-                .remove(&t.pid)
-                .map(|e| Process::clone(&e.process))
+            self.entries.remove(&t.pid).map(|e| {
+                let process = Process::clone(&e.process);
+                self.remember_exited(t.pid, e);
+                process
+            })
         } else {
             None
         };
@@ -268,11 +277,18 @@ impl ProcessTable {
     /// The process owning a socket, as the kernel saw it: the table's image
     /// when the pid still names the same process, the kernel's word otherwise.
     pub fn workload(&self, pid: u32, start_ns: u64, comm: &[u8]) -> Workload {
-        match self
+        let live = self
             .entries
             .get(&pid)
-            .filter(|e| same_start(e.start_ns, start_ns))
-        {
+            .filter(|e| same_start(e.start_ns, start_ns));
+        let exited = || {
+            self.exited
+                .iter()
+                .rev()
+                .find(|(p, e)| *p == pid && same_start(e.start_ns, start_ns))
+                .map(|(_, e)| e)
+        };
+        match live.or_else(exited) {
             Some(e) => {
                 let p = &e.process;
                 Workload {
@@ -291,6 +307,13 @@ impl ProcessTable {
                 container: None,
             },
         }
+    }
+
+    fn remember_exited(&mut self, pid: u32, entry: Entry) {
+        if self.exited.len() == RECENTLY_EXITED {
+            self.exited.pop_front();
+        }
+        self.exited.push_back((pid, entry));
     }
 
     /// Drops entries whose process is gone from /proc (their exit was lost)

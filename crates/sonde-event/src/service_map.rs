@@ -74,6 +74,10 @@ pub struct ServiceMap {
     pub edges: Vec<Edge>,
 }
 
+/// Reasons the kernel gives for discarding what a closing socket still held:
+/// local clean-up, not packets lost on the way.
+const LOCAL_DISCARDS: [&str; 2] = ["QUEUE_PURGE", "SOCKET_CLOSE"];
+
 /// One connection as seen from each end this host observed.
 #[derive(Default)]
 struct Sides<'a> {
@@ -102,7 +106,10 @@ impl ServiceMap {
                         *slot = Some(c);
                     }
                 }
-                Event::PacketDrop(d) => drops.push(d),
+                Event::PacketDrop(d) if !LOCAL_DISCARDS.contains(&d.reason.as_str()) => {
+                    drops.push(d)
+                }
+                Event::PacketDrop(_) => {}
                 Event::ProcessExec(_) | Event::ProcessExit(_) => {}
             }
         }
@@ -368,7 +375,14 @@ mod tests {
                 _ => unreachable!(),
             }
         });
-        let map = ServiceMap::build(&[refused, drop, stray]);
+        let purge = Event::PacketDrop(PacketDrop {
+            reason: "QUEUE_PURGE".into(),
+            ..match &drop {
+                Event::PacketDrop(d) => d.clone(),
+                _ => unreachable!(),
+            }
+        });
+        let map = ServiceMap::build(&[refused, drop, stray, purge]);
         assert_eq!(map.edges.len(), 2);
         let curl = map
             .edges

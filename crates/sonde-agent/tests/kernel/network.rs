@@ -75,6 +75,14 @@ fn exact_transfer(a: &str, b: &str, port: u16) {
         "server owner"
     );
     assert_eq!(s.process.as_ref().map(|p| p.comm.as_str()), Some("python3"));
+    // Final reports may follow the owners' exits; the owners are still named.
+    for side in [&c, &s] {
+        assert_eq!(
+            side.process.as_ref().map(|p| p.binary.as_str()),
+            Some("/usr/bin/python3"),
+            "{side:?}"
+        );
+    }
     assert_eq!((c.end, s.end), (TcpEnd::Closed, TcpEnd::Closed));
     assert!(c.segments_sent > 0 && s.segments_received > 0);
     assert!(c.duration_ns.is_some() && c.start_time.is_some());
