@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use sonde_bpf::decode::{decode, Record};
-use sonde_event::Event;
+use sonde_event::{Event, TcpEnd};
 
 use crate::network_events::NetworkEvents;
 use crate::process_table::ProcessTable;
@@ -79,7 +79,11 @@ fn handle(
         }
         Ok(Record::Tcp(tcp)) => {
             stats.tcp_events.fetch_add(1, Relaxed);
-            Some(Event::TcpConnection(network.tcp(table, &tcp)))
+            let connection = network.tcp(table, &tcp);
+            if connection.end != TcpEnd::Open {
+                stats.count_closed_connection(&connection);
+            }
+            Some(Event::TcpConnection(connection))
         }
         Ok(Record::Drop(drop)) => {
             stats.drop_events.fetch_add(1, Relaxed);

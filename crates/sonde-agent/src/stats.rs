@@ -45,6 +45,13 @@ pub struct Stats {
     pub net: [AtomicU64; NET_COUNTER_MAX as usize],
     /// Every drop the kernel made, by reason name (records or not).
     pub drops_by_reason: Mutex<BTreeMap<String, u64>>,
+    /// Closed TCP connections by `direction/end` (bounded: 3 × 5 labels).
+    pub tcp_closed: Mutex<BTreeMap<String, u64>>,
+    pub tcp_bytes_sent: AtomicU64,
+    pub tcp_bytes_received: AtomicU64,
+    pub tcp_retransmits: AtomicU64,
+    pub tcp_resets_sent: AtomicU64,
+    pub tcp_resets_received: AtomicU64,
     /// Exec records whose argv was cut at the capture bound.
     pub argv_truncated: AtomicU64,
     /// Exits of processes the table did not know (rebuilt from the record alone).
@@ -68,6 +75,22 @@ impl Stats {
             .position(|r| *r == e.reason())
             .unwrap_or(0);
         self.decode_errors[i].fetch_add(1, Relaxed);
+    }
+
+    /// Counts a connection's final report into the flow metrics.
+    pub fn count_closed_connection(&self, c: &sonde_event::TcpConnection) {
+        let key = format!("{}/{}", c.direction.as_str(), c.end.as_str());
+        if let Ok(mut map) = self.tcp_closed.lock() {
+            *map.entry(key).or_default() += 1;
+        }
+        self.tcp_bytes_sent.fetch_add(c.bytes_sent, Relaxed);
+        self.tcp_bytes_received.fetch_add(c.bytes_received, Relaxed);
+        self.tcp_retransmits
+            .fetch_add(u64::from(c.retransmits), Relaxed);
+        self.tcp_resets_sent
+            .fetch_add(u64::from(c.resets_sent), Relaxed);
+        self.tcp_resets_received
+            .fetch_add(u64::from(c.resets_received), Relaxed);
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -101,6 +124,16 @@ impl Stats {
                 .lock()
                 .map(|m| m.clone())
                 .unwrap_or_default(),
+            tcp_closed: self
+                .tcp_closed
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
+            tcp_bytes_sent: self.tcp_bytes_sent.load(Relaxed),
+            tcp_bytes_received: self.tcp_bytes_received.load(Relaxed),
+            tcp_retransmits: self.tcp_retransmits.load(Relaxed),
+            tcp_resets_sent: self.tcp_resets_sent.load(Relaxed),
+            tcp_resets_received: self.tcp_resets_received.load(Relaxed),
             argv_truncated: self.argv_truncated.load(Relaxed),
             exits_unknown_process: self.exits_unknown_process.load(Relaxed),
             store_queue_dropped: self.store_queue_dropped.load(Relaxed),
@@ -127,6 +160,12 @@ pub struct StatsSnapshot {
     pub drop_events: u64,
     pub net: BTreeMap<String, u64>,
     pub drops_by_reason: BTreeMap<String, u64>,
+    pub tcp_closed: BTreeMap<String, u64>,
+    pub tcp_bytes_sent: u64,
+    pub tcp_bytes_received: u64,
+    pub tcp_retransmits: u64,
+    pub tcp_resets_sent: u64,
+    pub tcp_resets_received: u64,
     pub argv_truncated: u64,
     pub exits_unknown_process: u64,
     pub store_queue_dropped: u64,
@@ -213,6 +252,44 @@ impl StatsSnapshot {
             "counter",
             "Packets the kernel dropped, by the kernel's drop reason (every drop, recorded or not).",
             &labelled("reason", &self.drops_by_reason),
+        );
+        let closed: Vec<(String, u64)> = self
+            .tcp_closed
+            .iter()
+            .map(|(key, n)| {
+                let (direction, end) = key.split_once('/').unwrap_or((key, ""));
+                (format!("{{direction=\"{direction}\",end=\"{end}\"}}"), *n)
+            })
+            .collect();
+        family(
+            "sonde_tcp_connections_closed_total",
+            "counter",
+            "TCP connections that ended, by direction and how they ended.",
+            &closed,
+        );
+        family(
+            "sonde_tcp_bytes_total",
+            "counter",
+            "Data bytes of ended TCP connections.",
+            &[
+                ("{direction=\"sent\"}".into(), self.tcp_bytes_sent),
+                ("{direction=\"received\"}".into(), self.tcp_bytes_received),
+            ],
+        );
+        family(
+            "sonde_tcp_retransmits_total",
+            "counter",
+            "Retransmitted segments of ended TCP connections.",
+            &one(self.tcp_retransmits),
+        );
+        family(
+            "sonde_tcp_resets_total",
+            "counter",
+            "Resets of tracked TCP connections.",
+            &[
+                ("{direction=\"sent\"}".into(), self.tcp_resets_sent),
+                ("{direction=\"received\"}".into(), self.tcp_resets_received),
+            ],
         );
         family(
             "sonde_exec_argv_truncated_total",

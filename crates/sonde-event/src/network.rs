@@ -37,6 +37,16 @@ pub enum Direction {
     Unknown,
 }
 
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Connect => "connect",
+            Direction::Accept => "accept",
+            Direction::Unknown => "unknown",
+        }
+    }
+}
+
 /// How a connection ended, or that it is still open (interim report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -53,6 +63,19 @@ pub enum TcpEnd {
     ConnectFailed,
     /// Closed otherwise (aborted, timed out).
     Aborted,
+}
+
+impl TcpEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpEnd::Open => "open",
+            TcpEnd::Closed => "closed",
+            TcpEnd::ResetReceived => "reset_received",
+            TcpEnd::ResetSent => "reset_sent",
+            TcpEnd::ConnectFailed => "connect_failed",
+            TcpEnd::Aborted => "aborted",
+        }
+    }
 }
 
 /// A TCP connection's totals: at close, or every report interval while open.

@@ -87,6 +87,19 @@ fn exact_transfer(a: &str, b: &str, port: u16) {
     assert!(c.segments_sent > 0 && s.segments_received > 0);
     assert!(c.duration_ns.is_some() && c.start_time.is_some());
     assert_ne!(c.netns, s.netns, "each end in its own namespace");
+    // Flow metrics count both ends (other tests' connections may add to them).
+    let stats = agent.handle.stats().snapshot();
+    for key in ["connect/closed", "accept/closed"] {
+        assert!(
+            stats.tcp_closed.get(key).is_some_and(|n| *n >= 1),
+            "{key}: {:?}",
+            stats.tcp_closed
+        );
+    }
+    assert!(stats.tcp_bytes_sent >= 1_012_345 && stats.tcp_bytes_received >= 1_012_345);
+    assert!(stats
+        .to_prometheus()
+        .contains("sonde_tcp_connections_closed_total{direction=\"connect\",end=\"closed\"}"));
     agent.assert_no_loss();
 }
 
