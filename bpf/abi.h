@@ -118,7 +118,8 @@ enum sonde_net_counter {
 	SONDE_NET_DROPS_SUPPRESSED = 1,	     /* drop records over the rate limit */
 	SONDE_NET_DROP_REASONS_FULL = 2,     /* the per-reason table was full */
 	SONDE_NET_RESETS_SENT_UNTRACKED = 3, /* resets without a tracked socket */
-	SONDE_NET_COUNTER_MAX = 4,
+	SONDE_NET_UDP_FLOWS_UNTRACKED = 4,   /* the UDP flow table was full */
+	SONDE_NET_COUNTER_MAX = 5,
 };
 
 /* Who a socket belongs to, as far as the kernel programs know. */
@@ -171,6 +172,34 @@ struct sonde_drop_event {
 	__u32 ifindex;
 	__u32 netns;
 	__u32 len; /* skb->len */
+};
+
+/*
+ * UDP flows are counted in a map (udp_flows) that user space reads each
+ * report interval, not sent per packet.
+ */
+struct sonde_udp_key {
+	__u8 laddr[16]; /* IPv4-mapped for IPv4 */
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u32 netns; /* of the device the packets crossed */
+};
+
+struct sonde_udp_counts {
+	__u64 bytes_out; /* UDP payload bytes */
+	__u64 bytes_in;
+	__u64 packets_out;
+	__u64 packets_in;
+	__u64 first_ns; /* CLOCK_BOOTTIME */
+	__u64 last_ns;
+};
+
+/* The owner of a local UDP port (udp_owners). */
+struct sonde_port_key {
+	__u32 netns;
+	__u16 port;
+	__u16 _pad;
 };
 
 #endif /* SONDE_ABI_H */

@@ -9,7 +9,9 @@
  *    that uses it, and long-lived connections report periodically;
  *  - tcp:tcp_send_reset / tcp_receive_reset: resets per connection;
  *  - skb:kfree_skb: every drop with the kernel's reason and the packet's
- *    5-tuple, rate-limited per CPU (per-reason counters never are).
+ *    5-tuple, rate-limited per CPU (per-reason counters never are);
+ *  - net:net_dev_start_xmit / netif_receive_skb: UDP packets counted per
+ *    5-tuple in udp_flows; sock_send/recv_length record each UDP port's owner.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -95,6 +97,20 @@ struct {
 	__type(value, struct sonde_owner);
 } listeners SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, struct sonde_udp_key);
+	__type(value, struct sonde_udp_counts);
+} udp_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, struct sonde_port_key);
+	__type(value, struct sonde_owner);
+} udp_owners SEC(".maps");
+
 struct rate {
 	__u64 window_start_ns;
 	__u64 sent;
@@ -110,6 +126,9 @@ struct {
 /* Keeps the ABI structs in the object's BTF for the generated skeleton types. */
 struct sonde_tcp_event _abi_tcp = {};
 struct sonde_drop_event _abi_drop = {};
+struct sonde_udp_key _abi_udp_key = {};
+struct sonde_udp_counts _abi_udp_counts = {};
+struct sonde_port_key _abi_port_key = {};
 
 /* kfree_skb gained rx_sk in Linux 6.12. */
 struct trace_event_raw_kfree_skb___since_6_12 {
@@ -289,6 +308,21 @@ int handle_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	return 0;
 }
 
+/* Records who uses a UDP port (the first process seen, or a new one). */
+static __always_inline void udp_owner(struct sock *sk)
+{
+	struct sonde_port_key key = {.netns = sock_netns(sk)};
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct sonde_owner *known, owner = {};
+
+	key.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	known = bpf_map_lookup_elem(&udp_owners, &key);
+	if (known && known->pid == pid)
+		return;
+	current_owner(&owner, SONDE_OWNER_IO);
+	bpf_map_update_elem(&udp_owners, &key, &owner, BPF_ANY);
+}
+
 /* A send or receive, in the context of the process doing it. */
 static __always_inline int on_io(struct trace_event_raw_sock_msg_length *ctx)
 {
@@ -297,6 +331,10 @@ static __always_inline int on_io(struct trace_event_raw_sock_msg_length *ctx)
 	struct conn *c;
 	__u64 now;
 
+	if (ctx->protocol == IPPROTO_UDP) {
+		udp_owner(sk);
+		return 0;
+	}
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
 	c = bpf_map_lookup_elem(&conns, &key);
@@ -350,9 +388,12 @@ int handle_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 	return 0;
 }
 
-/* Reads the IP and transport headers of @skb into @t. */
-static __always_inline void packet_tuple(struct sonde_tuple *t, struct sk_buff *skb,
-					 __u16 ethertype)
+/*
+ * Reads the IP and transport headers of @skb into @t; returns the transport
+ * header's address, or NULL.
+ */
+static __always_inline unsigned char *packet_tuple(struct sonde_tuple *t, struct sk_buff *skb,
+						   __u16 ethertype)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 network = BPF_CORE_READ(skb, network_header);
@@ -360,12 +401,12 @@ static __always_inline void packet_tuple(struct sonde_tuple *t, struct sk_buff *
 	__u8 proto;
 
 	if (network == (__u16)~0U)
-		return;
+		return NULL;
 	if (ethertype == ETH_P_IP) {
 		struct iphdr ip;
 
 		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + network))
-			return;
+			return NULL;
 		t->family = AF_INET;
 		map_v4(t->saddr, ip.saddr);
 		map_v4(t->daddr, ip.daddr);
@@ -378,7 +419,7 @@ static __always_inline void packet_tuple(struct sonde_tuple *t, struct sk_buff *
 		struct ipv6hdr ip6;
 
 		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + network))
-			return;
+			return NULL;
 		t->family = AF_INET6;
 		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
 		__builtin_memcpy(t->daddr, &ip6.daddr, 16);
@@ -390,7 +431,7 @@ static __always_inline void packet_tuple(struct sonde_tuple *t, struct sk_buff *
 			if (proto != 0 && proto != 43 && proto != 44 && proto != 60)
 				break;
 			if (bpf_probe_read_kernel(ext, sizeof(ext), l4))
-				return;
+				return NULL;
 			if (proto == 44) {
 				__be16 frag_off;
 
@@ -405,7 +446,7 @@ static __always_inline void packet_tuple(struct sonde_tuple *t, struct sk_buff *
 			}
 		}
 	} else {
-		return;
+		return NULL;
 	}
 	t->protocol = proto;
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
@@ -416,6 +457,7 @@ static __always_inline void packet_tuple(struct sonde_tuple *t, struct sk_buff *
 			t->dport = bpf_ntohs(ports[1]);
 		}
 	}
+	return l4;
 }
 
 /* True when this CPU may still send a drop record this second. */
@@ -482,5 +524,69 @@ int handle_drop(struct trace_event_raw_kfree_skb *ctx)
 			ev.netns = sock_netns(sk);
 	}
 	output(&ev, sizeof(ev), SONDE_EVENT_DROP);
+	return 0;
+}
+
+/* Counts a UDP packet on its flow: @out for a packet leaving through a device. */
+static __always_inline void count_udp(struct sk_buff *skb, bool out)
+{
+	__u16 ethertype = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	struct sonde_tuple t = {};
+	struct sonde_udp_key key = {};
+	struct sonde_udp_counts *v, fresh = {};
+	unsigned char *l4;
+	__be16 length;
+	__u64 payload, now;
+
+	if (ethertype != ETH_P_IP && ethertype != ETH_P_IPV6)
+		return;
+	l4 = packet_tuple(&t, skb, ethertype);
+	if (!l4 || t.protocol != IPPROTO_UDP || bpf_probe_read_kernel(&length, 2, l4 + 4))
+		return;
+	payload = bpf_ntohs(length) > 8 ? bpf_ntohs(length) - 8 : 0;
+	key.netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	if (out) {
+		__builtin_memcpy(key.laddr, t.saddr, 16);
+		__builtin_memcpy(key.raddr, t.daddr, 16);
+		key.lport = t.sport;
+		key.rport = t.dport;
+	} else {
+		__builtin_memcpy(key.laddr, t.daddr, 16);
+		__builtin_memcpy(key.raddr, t.saddr, 16);
+		key.lport = t.dport;
+		key.rport = t.sport;
+	}
+	now = bpf_ktime_get_boot_ns();
+	v = bpf_map_lookup_elem(&udp_flows, &key);
+	if (!v) {
+		fresh.first_ns = now;
+		bpf_map_update_elem(&udp_flows, &key, &fresh, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&udp_flows, &key);
+		if (!v) {
+			count(&counters, SONDE_NET_UDP_FLOWS_UNTRACKED);
+			return;
+		}
+	}
+	if (out) {
+		__sync_fetch_and_add(&v->bytes_out, payload);
+		__sync_fetch_and_add(&v->packets_out, 1);
+	} else {
+		__sync_fetch_and_add(&v->bytes_in, payload);
+		__sync_fetch_and_add(&v->packets_in, 1);
+	}
+	v->last_ns = now;
+}
+
+SEC("tracepoint/net/net_dev_start_xmit")
+int handle_xmit(struct trace_event_raw_net_dev_start_xmit *ctx)
+{
+	count_udp((struct sk_buff *)ctx->skbaddr, true);
+	return 0;
+}
+
+SEC("tracepoint/net/netif_receive_skb")
+int handle_receive(struct trace_event_raw_net_dev_template *ctx)
+{
+	count_udp((struct sk_buff *)ctx->skbaddr, false);
 	return 0;
 }

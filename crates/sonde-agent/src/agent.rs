@@ -19,6 +19,7 @@ use crate::kernel_counters::KernelCounters;
 use crate::network_events::NetworkEvents;
 use crate::process_table::ProcessTable;
 use crate::stats::{Stats, StatsSnapshot};
+use crate::udp_flows::UdpReporter;
 use crate::writer::WriterConfig;
 use crate::{processor, ring_reader, writer, AgentConfig, AgentError};
 use sonde_event::ExecIds;
@@ -97,6 +98,13 @@ impl Agent {
         let clock = BootClock::new();
         let mut table = ProcessTable::new(ExecIds::for_this_boot()?, clock);
         let network_events = NetworkEvents::new(clock, reasons);
+        let udp = UdpReporter::new(
+            network.udp_flows()?,
+            network.udp_owners()?,
+            clock,
+            config.udp_idle_timeout,
+        );
+        let udp_every = config.udp_report_interval;
         let mut threads = Vec::new();
         let (s, st) = (stats.clone(), stop.clone());
         threads.push(spawn("sonde-ring", move || {
@@ -105,7 +113,15 @@ impl Agent {
         table.seed_from_procfs(store.as_ref());
         let s = stats.clone();
         threads.push(spawn("sonde-process", move || {
-            processor::run(table, network_events, record_rx, event_tx, s)
+            processor::run(
+                table,
+                network_events,
+                udp,
+                udp_every,
+                record_rx,
+                event_tx,
+                s,
+            )
         })?);
         let writer_config = WriterConfig {
             batch_max: config.batch_max,

@@ -24,6 +24,10 @@ impl BootClock {
         }
     }
 
+    pub fn now_boot_ns() -> u64 {
+        now_ns(ClockId::CLOCK_BOOTTIME)
+    }
+
     pub fn to_wall(self, boot_ns: u64) -> Timestamp {
         Timestamp(self.boot_wall_ns + boot_ns)
     }

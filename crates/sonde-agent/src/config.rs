@@ -19,6 +19,10 @@ pub struct AgentConfig {
     pub batch_wait: Duration,
     /// A live TCP connection reports its totals at most this often.
     pub tcp_report_interval: Duration,
+    /// UDP flows that carried packets are reported this often.
+    pub udp_report_interval: Duration,
+    /// A UDP flow idle this long is forgotten (a later packet starts a new one).
+    pub udp_idle_timeout: Duration,
     /// Drop records each CPU may send per second; every drop is counted regardless.
     pub drop_records_per_sec: u64,
     pub retention: Retention,
@@ -39,6 +43,8 @@ impl Default for AgentConfig {
             batch_wait: Duration::from_millis(100),
             tcp_report_interval: Duration::from_secs(30),
             drop_records_per_sec: 2000,
+            udp_report_interval: Duration::from_secs(30),
+            udp_idle_timeout: Duration::from_secs(120),
             retention: Retention {
                 max_age: Some(Duration::from_secs(7 * 24 * 3600)),
                 max_bytes: Some(1 << 30),

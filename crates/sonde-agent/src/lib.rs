@@ -13,6 +13,7 @@ mod procfs;
 mod record_batch;
 mod ring_reader;
 mod stats;
+mod udp_flows;
 mod writer;
 
 pub use agent::{Agent, AgentHandle, AgentStatus, CollectorStatus};

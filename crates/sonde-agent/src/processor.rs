@@ -14,19 +14,23 @@ use crate::network_events::NetworkEvents;
 use crate::process_table::ProcessTable;
 use crate::record_batch::RecordBatch;
 use crate::stats::Stats;
+use crate::udp_flows::UdpReporter;
 
 const GC_EVERY: Duration = Duration::from_secs(30);
 
 pub fn run(
     mut table: ProcessTable,
     network: NetworkEvents,
+    mut udp: UdpReporter,
+    udp_every: Duration,
     records: Receiver<RecordBatch>,
     events: Sender<Vec<Event>>,
     stats: Arc<Stats>,
 ) {
     let mut last_gc = Instant::now();
+    let mut last_udp = Instant::now();
     loop {
-        match records.recv_timeout(Duration::from_secs(1)) {
+        match records.recv_timeout(udp_every.min(Duration::from_secs(1))) {
             Ok(batch) => {
                 let out: Vec<Event> = batch
                     .iter()
@@ -36,6 +40,12 @@ pub fn run(
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if last_udp.elapsed() >= udp_every {
+            let flows: Vec<Event> = udp.report(&table).into_iter().map(Event::UdpFlow).collect();
+            stats.udp_events.fetch_add(flows.len() as u64, Relaxed);
+            forward(&events, flows, &stats);
+            last_udp = Instant::now();
         }
         if last_gc.elapsed() >= GC_EVERY {
             let dropped = table.collect_garbage();

@@ -22,6 +22,7 @@ pub const NET_COUNTERS: [&str; NET_COUNTER_MAX as usize] = [
     "drop_records_suppressed",
     "drop_reasons_untracked",
     "resets_sent_untracked",
+    "udp_flows_untracked",
 ];
 
 const DECODE_REASONS: [&str; 5] = ["short", "version", "size", "unknown_type", "overrun"];
@@ -41,6 +42,7 @@ pub struct Stats {
     pub exit_events: AtomicU64,
     pub tcp_events: AtomicU64,
     pub drop_events: AtomicU64,
+    pub udp_events: AtomicU64,
     /// The network programs' own counters (`NET_COUNTERS`).
     pub net: [AtomicU64; NET_COUNTER_MAX as usize],
     /// Every drop the kernel made, by reason name (records or not).
@@ -114,6 +116,7 @@ impl Stats {
             exit_events: self.exit_events.load(Relaxed),
             tcp_events: self.tcp_events.load(Relaxed),
             drop_events: self.drop_events.load(Relaxed),
+            udp_events: self.udp_events.load(Relaxed),
             net: NET_COUNTERS
                 .iter()
                 .zip(&self.net)
@@ -158,6 +161,7 @@ pub struct StatsSnapshot {
     pub exit_events: u64,
     pub tcp_events: u64,
     pub drop_events: u64,
+    pub udp_events: u64,
     pub net: BTreeMap<String, u64>,
     pub drops_by_reason: BTreeMap<String, u64>,
     pub tcp_closed: BTreeMap<String, u64>,
@@ -189,6 +193,7 @@ impl StatsSnapshot {
             + self.store_failed_events
             + self.net.get(NET_COUNTERS[0]).copied().unwrap_or(0)
             + self.net.get(NET_COUNTERS[2]).copied().unwrap_or(0)
+            + self.net.get(NET_COUNTERS[4]).copied().unwrap_or(0)
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -239,6 +244,7 @@ impl StatsSnapshot {
                 ("{type=\"process_exit\"}".into(), self.exit_events),
                 ("{type=\"tcp_connection\"}".into(), self.tcp_events),
                 ("{type=\"packet_drop\"}".into(), self.drop_events),
+                ("{type=\"udp_flow\"}".into(), self.udp_events),
             ],
         );
         family(

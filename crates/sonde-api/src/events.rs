@@ -205,6 +205,7 @@ fn identity(event: &Event) -> Identity {
             d.source.map_or(0, |e| e.port),
             d.destination.map_or(0, |e| e.port),
         ),
+        Event::UdpFlow(u) => (u.local.port, u.remote.port),
         Event::ProcessExec(_) | Event::ProcessExit(_) => (0, 0),
     };
     (

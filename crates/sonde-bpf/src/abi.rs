@@ -29,7 +29,8 @@ pub const NET_CONNS_UNTRACKED: u32 = 0;
 pub const NET_DROPS_SUPPRESSED: u32 = 1;
 pub const NET_DROP_REASONS_FULL: u32 = 2;
 pub const NET_RESETS_SENT_UNTRACKED: u32 = 3;
-pub const NET_COUNTER_MAX: u32 = 4;
+pub const NET_UDP_FLOWS_UNTRACKED: u32 = 4;
+pub const NET_COUNTER_MAX: u32 = 5;
 
 pub const EXEC_ARGS_TRUNCATED: u32 = 1 << 0;
 pub const EXEC_CWD_TRUNCATED: u32 = 1 << 1;
@@ -157,6 +158,37 @@ pub struct DropEvent {
     pub ifindex: u32,
     pub netns: u32,
     pub len: u32,
+}
+
+/// Key of the kernel's `udp_flows` map: one UDP flow as one end sees it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct UdpKey {
+    pub laddr: [u8; 16],
+    pub raddr: [u8; 16],
+    pub lport: u16,
+    pub rport: u16,
+    pub netns: u32,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UdpCounts {
+    pub bytes_out: u64,
+    pub bytes_in: u64,
+    pub packets_out: u64,
+    pub packets_in: u64,
+    pub first_ns: u64,
+    pub last_ns: u64,
+}
+
+/// Key of the kernel's `udp_owners` map.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortKey {
+    pub netns: u32,
+    pub port: u16,
+    pub _pad: u16,
 }
 
 /// Fails the build unless `$ours` and `$theirs` have the same size and each
@@ -316,6 +348,10 @@ mod tests {
         assert_eq!(
             value("SONDE_NET_RESETS_SENT_UNTRACKED"),
             u64::from(NET_RESETS_SENT_UNTRACKED)
+        );
+        assert_eq!(
+            value("SONDE_NET_UDP_FLOWS_UNTRACKED"),
+            u64::from(NET_UDP_FLOWS_UNTRACKED)
         );
         assert_eq!(value("SONDE_NET_COUNTER_MAX"), u64::from(NET_COUNTER_MAX));
         assert_eq!(

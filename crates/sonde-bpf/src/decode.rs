@@ -105,8 +105,9 @@ fn decode_exec(bytes: &[u8]) -> Result<ExecRecord<'_>, DecodeError> {
     })
 }
 
-/// Copies a plain-old-data struct out of the front of `bytes`.
-fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
+/// Copies a plain-old-data ABI struct out of the front of `bytes` (also map
+/// keys and values read from user space).
+pub fn read<T: Copy>(bytes: &[u8]) -> Option<T> {
     if bytes.len() < size_of::<T>() {
         return None;
     }

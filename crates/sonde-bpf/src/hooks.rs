@@ -65,7 +65,7 @@ pub const PROCESS_HOOKS: [Hook; 3] = [
 ];
 
 /// The network collector's hooks (bpf/network.bpf.c).
-pub const NETWORK_HOOKS: [Hook; 6] = [
+pub const NETWORK_HOOKS: [Hook; 8] = [
     tracepoint(
         "sock:inet_sock_set_state",
         "handle_tcp_state",
@@ -74,12 +74,12 @@ pub const NETWORK_HOOKS: [Hook; 6] = [
     tracepoint(
         "sock:sock_send_length",
         "handle_send",
-        "owner of accepted sockets; periodic reports",
+        "owners of accepted TCP sockets and UDP ports; periodic reports",
     ),
     tracepoint(
         "sock:sock_recv_length",
         "handle_recv",
-        "owner of accepted sockets; periodic reports",
+        "owners of accepted TCP sockets and UDP ports; periodic reports",
     ),
     tracepoint(
         "tcp:tcp_send_reset",
@@ -95,6 +95,16 @@ pub const NETWORK_HOOKS: [Hook; 6] = [
         "skb:kfree_skb",
         "handle_drop",
         "packet drops with the kernel's drop reason",
+    ),
+    tracepoint(
+        "net:net_dev_start_xmit",
+        "handle_xmit",
+        "UDP packets sent, per 5-tuple",
+    ),
+    tracepoint(
+        "net:netif_receive_skb",
+        "handle_receive",
+        "UDP packets received, per 5-tuple",
     ),
 ];
 

@@ -74,6 +74,16 @@ impl NetworkProgram {
         ))
     }
 
+    /// UDP flows (`abi::UdpKey` → `abi::UdpCounts`), for user space to read and age out.
+    pub fn udp_flows(&self) -> Result<MapHandle, BpfError> {
+        map_handle(&self.skel.maps.udp_flows, "udp_flows")
+    }
+
+    /// Owners of local UDP ports (`abi::PortKey` → `abi::Owner`).
+    pub fn udp_owners(&self) -> Result<MapHandle, BpfError> {
+        map_handle(&self.skel.maps.udp_owners, "udp_owners")
+    }
+
     /// Every drop by reason code, whether or not its record was sent.
     pub fn drop_reasons(&self) -> Result<PerCpuHashCounters, BpfError> {
         Ok(PerCpuHashCounters::new(

@@ -14,14 +14,16 @@ pub enum EventKind {
     ProcessExit,
     TcpConnection,
     PacketDrop,
+    UdpFlow,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 4] = [
+    pub const ALL: [EventKind; 5] = [
         EventKind::ProcessExec,
         EventKind::ProcessExit,
         EventKind::TcpConnection,
         EventKind::PacketDrop,
+        EventKind::UdpFlow,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,6 +32,7 @@ impl EventKind {
             EventKind::ProcessExit => "process_exit",
             EventKind::TcpConnection => "tcp_connection",
             EventKind::PacketDrop => "packet_drop",
+            EventKind::UdpFlow => "udp_flow",
         }
     }
 
@@ -40,6 +43,7 @@ impl EventKind {
             EventKind::ProcessExit => "exit",
             EventKind::TcpConnection => "tcp",
             EventKind::PacketDrop => "drop",
+            EventKind::UdpFlow => "udp",
         }
     }
 }
@@ -147,6 +151,13 @@ fn flow(event: &Event) -> Option<Flow<'_>> {
             protocol: &d.protocol,
             verdict: Verdict::Dropped,
             reason: Some(&d.reason),
+        }),
+        Event::UdpFlow(u) => Some(Flow {
+            from: Some(u.local),
+            to: Some(u.remote),
+            protocol: "udp",
+            verdict: Verdict::Forwarded,
+            reason: None,
         }),
         Event::ProcessExec(_) | Event::ProcessExit(_) => None,
     }

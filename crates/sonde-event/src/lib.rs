@@ -14,7 +14,8 @@ pub use container::{parse_container, Container, ContainerRuntime};
 pub use exec_id::ExecIds;
 pub use filter::{EventFilter, EventKind, Verdict};
 pub use network::{
-    protocol_name, Direction, Endpoint, Interface, PacketDrop, TcpConnection, TcpEnd, Workload,
+    protocol_name, Direction, Endpoint, Interface, PacketDrop, TcpConnection, TcpEnd, UdpFlow,
+    Workload,
 };
 pub use process::{
     Ancestor, Cgroup, ExitStatus, Namespaces, Origin, Process, ProcessExec, ProcessExit,
@@ -38,6 +39,7 @@ pub enum Event {
     ProcessExit(ProcessExit),
     TcpConnection(TcpConnection),
     PacketDrop(PacketDrop),
+    UdpFlow(UdpFlow),
 }
 
 /// The process an event is about, whatever the event's type.
@@ -82,6 +84,7 @@ impl Event {
             Event::ProcessExit(e) => e.time,
             Event::TcpConnection(e) => e.time,
             Event::PacketDrop(e) => e.time,
+            Event::UdpFlow(e) => e.time,
         }
     }
 
@@ -91,6 +94,7 @@ impl Event {
             Event::ProcessExit(_) => EventKind::ProcessExit,
             Event::TcpConnection(_) => EventKind::TcpConnection,
             Event::PacketDrop(_) => EventKind::PacketDrop,
+            Event::UdpFlow(_) => EventKind::UdpFlow,
         }
     }
 
@@ -101,6 +105,7 @@ impl Event {
             Event::ProcessExit(e) => Some((&e.process).into()),
             Event::TcpConnection(e) => e.process.as_ref().map(Into::into),
             Event::PacketDrop(e) => e.process.as_ref().map(Into::into),
+            Event::UdpFlow(e) => e.process.as_ref().map(Into::into),
         }
     }
 

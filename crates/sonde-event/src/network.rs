@@ -118,6 +118,26 @@ impl TcpConnection {
     }
 }
 
+/// A UDP flow's totals since it was first seen, reported each interval in
+/// which it carried packets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UdpFlow {
+    /// When this report was made.
+    pub time: Timestamp,
+    pub local: Endpoint,
+    pub remote: Endpoint,
+    /// The process using the local port, when known.
+    pub process: Option<Workload>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// UDP payload bytes.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub netns: u32,
+}
+
 /// A packet the kernel dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PacketDrop {

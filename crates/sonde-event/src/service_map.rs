@@ -110,7 +110,8 @@ impl ServiceMap {
                     drops.push(d)
                 }
                 Event::PacketDrop(_) => {}
-                Event::ProcessExec(_) | Event::ProcessExit(_) => {}
+                // UDP has no client and server to draw an edge between (yet).
+                Event::UdpFlow(_) | Event::ProcessExec(_) | Event::ProcessExit(_) => {}
             }
         }
         let mut map = Builder::default();

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use sonde_event::{
     Container, Direction, Endpoint, Event, PacketDrop, Process, ProcessExit, TcpConnection,
-    Workload,
+    UdpFlow, Workload,
 };
 
 /// Shell-like quoting of argv for display.
@@ -127,6 +127,19 @@ fn drop_line(d: &PacketDrop) -> String {
     line
 }
 
+fn udp_line(u: &UdpFlow) -> String {
+    format!(
+        "{}{} <-> {} sent={}B/{}p received={}B/{}p",
+        endpoint(Some(&u.local)),
+        owner(u.process.as_ref()),
+        endpoint(Some(&u.remote)),
+        u.bytes_sent,
+        u.packets_sent,
+        u.bytes_received,
+        u.packets_received
+    )
+}
+
 /// What happened, without time and type.
 fn describe(event: &Event) -> String {
     match event {
@@ -153,6 +166,7 @@ fn describe(event: &Event) -> String {
         }
         Event::TcpConnection(c) => tcp_line(c),
         Event::PacketDrop(d) => drop_line(d),
+        Event::UdpFlow(u) => udp_line(u),
     }
 }
 
@@ -181,6 +195,7 @@ pub fn table_row(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
         Event::ProcessExit(e) => format!("{} {}", e.process.binary, exit_outcome(e)),
         Event::TcpConnection(c) => tcp_line(c),
         Event::PacketDrop(d) => drop_line(d),
+        Event::UdpFlow(u) => udp_line(u),
     };
     writeln!(
         out,

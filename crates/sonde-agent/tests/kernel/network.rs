@@ -237,3 +237,67 @@ fn long_lived_connection_reports_before_it_closes() {
     assert_eq!(last.bytes_sent, 30_000);
     agent.assert_no_loss();
 }
+
+#[test]
+fn udp_echo_counted_per_packet_with_both_owners() {
+    let Some(mut agent) = start_with(|c| c.udp_report_interval = Duration::from_millis(300)) else {
+        return;
+    };
+    let net = NetPair::create();
+    let echo = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('10.200.0.2', 5300))\nprint('ready', flush=True)\nfor _ in range(5):\n    data, peer = s.recvfrom(2048)\n    s.sendto(data, peer)\n";
+    let mut server = NetPair::command(&net.b, "/usr/bin/python3", &["-c", echo])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let ask = "import socket\nc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nc.settimeout(2)\nfor i in range(5):\n    c.sendto(b'q' * 100, ('10.200.0.2', 5300))\n    assert len(c.recvfrom(2048)[0]) == 100\n";
+    let mut client = NetPair::command(&net.a, "/usr/bin/python3", &["-c", ask])
+        .spawn()
+        .unwrap();
+    let client_pid = client.id();
+    assert!(client.wait().unwrap().success());
+    assert!(server.wait().unwrap().success());
+
+    let flows = agent.wait_for("both ends' UDP flows with 5 packets each way", |events| {
+        let mut latest: Vec<sonde_event::UdpFlow> = Vec::new();
+        for e in events {
+            if let sonde_event::Event::UdpFlow(u) = &**e {
+                if u.local.port == 5300 || u.remote.port == 5300 {
+                    latest.retain(|x| (x.local, x.remote) != (u.local, u.remote));
+                    latest.push(u.clone());
+                }
+            }
+        }
+        let done = latest.len() == 2
+            && latest
+                .iter()
+                .all(|u| u.packets_sent == 5 && u.packets_received == 5);
+        done.then_some(latest)
+    });
+    let client_side = flows.iter().find(|u| u.remote.port == 5300).unwrap();
+    let server_side = flows.iter().find(|u| u.local.port == 5300).unwrap();
+    for side in [client_side, server_side] {
+        assert_eq!(
+            (side.bytes_sent, side.bytes_received),
+            (500, 500),
+            "{side:?}"
+        );
+    }
+    assert_eq!(client_side.local.ip, ip(A4));
+    assert_eq!(server_side.remote, client_side.local);
+    assert_eq!(
+        client_side.process.as_ref().map(|p| p.pid),
+        Some(client_pid)
+    );
+    assert_eq!(
+        server_side.process.as_ref().map(|p| p.pid),
+        Some(server.id())
+    );
+    assert!(client_side.first_seen <= client_side.last_seen);
+    agent.assert_no_loss();
+}

@@ -24,7 +24,7 @@ pub struct Args {
     /// Only this container (id or id prefix).
     #[arg(long)]
     container: Option<String>,
-    /// Only these event types (exec, exit, tcp, drop); repeat or separate with commas.
+    /// Only these event types (exec, exit, tcp, udp, drop); repeat or separate with commas.
     #[arg(long = "type", value_delimiter = ',')]
     kinds: Vec<EventKind>,
     /// Only connections and drops with this address at either end.
@@ -116,7 +116,11 @@ impl Args {
 /// `sonde flows`: the network events, `hubble observe` style.
 pub fn run_flows(mut args: Args) -> anyhow::Result<ExitCode> {
     if args.kinds.is_empty() {
-        args.kinds = vec![EventKind::TcpConnection, EventKind::PacketDrop];
+        args.kinds = vec![
+            EventKind::TcpConnection,
+            EventKind::UdpFlow,
+            EventKind::PacketDrop,
+        ];
     }
     run(args)
 }
