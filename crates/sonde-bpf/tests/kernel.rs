@@ -160,3 +160,22 @@ fn probe_finds_the_hooks_the_process_collector_needs() {
         );
     }
 }
+
+#[test]
+fn drop_reasons_are_named_from_the_running_kernel() {
+    if !kernel_ready() {
+        return;
+    }
+    let reasons = sonde_bpf::DropReasons::from_running_kernel().expect("BTF has the drop reasons");
+    assert!(
+        reasons.len() > 50,
+        "the core enum alone has more: {}",
+        reasons.len()
+    );
+    let by_name = |name: &str| (0..0x1_0000).find(|code| reasons.name(*code) == name);
+    let no_socket = by_name("NO_SOCKET").expect("NO_SOCKET is a core reason");
+    let netfilter = by_name("NETFILTER_DROP").expect("NETFILTER_DROP is a core reason");
+    assert_ne!(no_socket, netfilter);
+    // A newer kernel's reason is shown by number, not dropped.
+    assert_eq!(reasons.name(0xfffe_fffe), "UNKNOWN_4294901758");
+}

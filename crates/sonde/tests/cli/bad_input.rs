@@ -21,6 +21,16 @@ fn unknown_flag_is_one_line_and_exit_2() {
 }
 
 #[test]
+fn invalid_ip_or_port_filters_are_one_line_errors() {
+    let out = run(&["flows", "--ip", "999.1.1.1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line_error(&out, "invalid value '999.1.1.1' for '--ip <IP>'");
+    let out = run(&["flows", "--port", "70000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line_error(&out, "invalid value '70000' for '--port <PORT>'");
+}
+
+#[test]
 fn no_agent_running_says_how_to_start_one() {
     let out = run(&["status", "--server", "127.0.0.1:1"]);
     assert_eq!(out.status.code(), Some(1));
