@@ -6,6 +6,7 @@ mod clock;
 mod config;
 mod kallsyms;
 mod kernel_counters;
+mod labelled_counter;
 mod network_events;
 mod process_table;
 mod processor;

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use serde::Serialize;
 use std::sync::Mutex;
 
+use crate::labelled_counter::LabelledCounter;
+
 use sonde_bpf::abi::{EVENT_TYPE_MAX, NET_COUNTER_MAX};
 use sonde_bpf::decode::DecodeError;
 
@@ -27,8 +29,13 @@ pub const NET_COUNTERS: [&str; NET_COUNTER_MAX as usize] = [
 
 const DECODE_REASONS: [&str; 5] = ["short", "version", "size", "unknown_type", "overrun"];
 
+/// Series of `sonde_tcp_connections_by_workload_total` kept before overflow.
+pub const WORKLOAD_SERIES_BUDGET: usize = 1000;
+
 #[derive(Default)]
 pub struct Stats {
+    /// Ended TCP connections by (client workload, server workload, server port).
+    pub tcp_by_workload: LabelledCounter<3, WORKLOAD_SERIES_BUDGET>,
     /// Records read from the ring buffer, per type.
     pub records: [AtomicU64; EVENT_TYPE_MAX as usize],
     /// Records the kernel could not reserve ring-buffer space for, per type
@@ -93,6 +100,17 @@ impl Stats {
             .fetch_add(u64::from(c.resets_sent), Relaxed);
         self.tcp_resets_received
             .fetch_add(u64::from(c.resets_received), Relaxed);
+        let (client, server) = c.client_server();
+        let (client_workload, server_workload) = match c.direction {
+            sonde_event::Direction::Accept => {
+                (client.ip.to_string(), workload_label(c.process.as_ref()))
+            }
+            _ => (workload_label(c.process.as_ref()), server.ip.to_string()),
+        };
+        self.tcp_by_workload.add(
+            [client_workload, server_workload, server.port.to_string()],
+            1,
+        );
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -132,6 +150,8 @@ impl Stats {
                 .lock()
                 .map(|m| m.clone())
                 .unwrap_or_default(),
+            tcp_by_workload: self.tcp_by_workload.snapshot().0,
+            metric_series_overflow: self.tcp_by_workload.snapshot().1,
             tcp_bytes_sent: self.tcp_bytes_sent.load(Relaxed),
             tcp_bytes_received: self.tcp_bytes_received.load(Relaxed),
             tcp_retransmits: self.tcp_retransmits.load(Relaxed),
@@ -150,6 +170,31 @@ impl Stats {
     }
 }
 
+/// Prometheus label value escaping.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// A workload as a metric label: its container, else its binary's file name.
+fn workload_label(w: Option<&sonde_event::Workload>) -> String {
+    match w {
+        Some(w) => match &w.container {
+            Some(c) => c.id.chars().take(12).collect(),
+            None => w
+                .binary
+                .rsplit('/')
+                .next()
+                .filter(|b| !b.is_empty())
+                .unwrap_or(&w.comm)
+                .to_string(),
+        },
+        None => "unknown".into(),
+    }
+}
+
 /// A consistent-enough copy of [`Stats`] for `sonde status`.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StatsSnapshot {
@@ -165,6 +210,10 @@ pub struct StatsSnapshot {
     pub net: BTreeMap<String, u64>,
     pub drops_by_reason: BTreeMap<String, u64>,
     pub tcp_closed: BTreeMap<String, u64>,
+    /// ([client, server, port], connections)
+    pub tcp_by_workload: Vec<([String; 3], u64)>,
+    /// Increments folded into overflow series because of the series budget.
+    pub metric_series_overflow: u64,
     pub tcp_bytes_sent: u64,
     pub tcp_bytes_received: u64,
     pub tcp_retransmits: u64,
@@ -272,6 +321,32 @@ impl StatsSnapshot {
             "counter",
             "TCP connections that ended, by direction and how they ended.",
             &closed,
+        );
+        let by_workload: Vec<(String, u64)> = self
+            .tcp_by_workload
+            .iter()
+            .map(|([client, server, port], n)| {
+                (
+                    format!(
+                        "{{client=\"{}\",server=\"{}\",port=\"{port}\"}}",
+                        escape(client),
+                        escape(server)
+                    ),
+                    *n,
+                )
+            })
+            .collect();
+        family(
+            "sonde_tcp_connections_by_workload_total",
+            "counter",
+            "Ended TCP connections by client workload, server workload and port (budgeted; past it, label values are _other).",
+            &by_workload,
+        );
+        family(
+            "sonde_metric_series_overflow_total",
+            "counter",
+            "Increments that went to an _other series because a metric's series budget was spent.",
+            &one(self.metric_series_overflow),
         );
         family(
             "sonde_tcp_bytes_total",

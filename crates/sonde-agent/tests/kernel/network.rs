@@ -97,6 +97,25 @@ fn exact_transfer(a: &str, b: &str, port: u16) {
         );
     }
     assert!(stats.tcp_bytes_sent >= 1_012_345 && stats.tcp_bytes_received >= 1_012_345);
+    // One series per end's view: the client workload to the server address, and
+    // the client address to the server workload.
+    let series = |labels: [&str; 3]| {
+        stats
+            .tcp_by_workload
+            .iter()
+            .any(|(l, n)| l.iter().zip(labels).all(|(a, b)| a == b) && *n >= 1)
+    };
+    let port_label = port.to_string();
+    assert!(
+        series(["python3", b, &port_label]),
+        "{:?}",
+        stats.tcp_by_workload
+    );
+    assert!(
+        series([a, "python3", &port_label]),
+        "{:?}",
+        stats.tcp_by_workload
+    );
     assert!(stats
         .to_prometheus()
         .contains("sonde_tcp_connections_closed_total{direction=\"connect\",end=\"closed\"}"));
