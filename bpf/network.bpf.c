@@ -19,6 +19,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi.h"
+#include "output.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -33,22 +34,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPV6_EXT_MAX 4
 
 /* Set by the loader. */
-const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u64 report_interval_ns = 30ULL * 1000 * 1000 * 1000;
 const volatile __u64 drop_records_per_sec = 2000; /* per CPU */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20); /* resized by the loader */
-} events SEC(".maps");
-
-/* Records the ring buffer had no room for, per event type, per CPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SONDE_EVENT_TYPE_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
 
 /* enum sonde_net_counter, per CPU. */
 struct {
@@ -134,31 +121,6 @@ struct sonde_port_key _abi_port_key = {};
 struct trace_event_raw_kfree_skb___since_6_12 {
 	void *rx_sk;
 } __attribute__((preserve_access_index));
-
-static __always_inline void count(void *map, __u32 index)
-{
-	__u64 *n = bpf_map_lookup_elem(map, &index);
-
-	if (n)
-		(*n)++;
-}
-
-static __always_inline void output(void *record, __u64 size, __u32 type)
-{
-	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 flags = waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_output(&events, record, size, flags))
-		count(&lost, type);
-}
-
-static __always_inline void fill_header(struct sonde_event_header *hdr, __u16 type, __u32 size)
-{
-	hdr->type = type;
-	hdr->version = SONDE_ABI_VERSION;
-	hdr->size = size;
-	hdr->ktime_ns = bpf_ktime_get_boot_ns();
-}
 
 static __always_inline void current_owner(struct sonde_owner *o, __u32 from)
 {

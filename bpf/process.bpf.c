@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi.h"
+#include "output.h"
 #include "path.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -22,19 +23,6 @@ struct exec_scratch {
 	struct path_names names;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20); /* resized by the loader */
-} events SEC(".maps");
-
-/* Records the ring buffer had no room for, per event type, per CPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SONDE_EVENT_TYPE_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost SEC(".maps");
-
 /* One slot per CPU (the loader sets max_entries); too large for a per-CPU array. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -42,13 +30,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct exec_scratch);
 } exec_scratch SEC(".maps");
-
-/*
- * Wake the reader only once this much is waiting (set by the loader to a
- * fraction of the ring); below it the reader drains on its own timer. One
- * wake-up per record costs more than the record.
- */
-const volatile __u64 wakeup_bytes = 1 << 20;
 
 /* Keeps the ABI structs in the object's BTF for the generated skeleton types. */
 struct sonde_exec_event _abi_exec = {};
@@ -62,32 +43,6 @@ struct sonde_fork_event _abi_fork = {};
 struct trace_event_raw_sched_process_exit___since_6_16 {
 	bool group_dead;
 } __attribute__((preserve_access_index));
-
-static __always_inline void count_lost(__u32 type)
-{
-	__u64 *n = bpf_map_lookup_elem(&lost, &type);
-
-	if (n)
-		(*n)++;
-}
-
-static __always_inline int output(void *record, __u64 size, __u32 type)
-{
-	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 flags = waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_output(&events, record, size, flags))
-		count_lost(type);
-	return 0;
-}
-
-static __always_inline void fill_header(struct sonde_event_header *hdr, __u16 type, __u32 size)
-{
-	hdr->type = type;
-	hdr->version = SONDE_ABI_VERSION;
-	hdr->size = size;
-	hdr->ktime_ns = bpf_ktime_get_boot_ns();
-}
 
 static __always_inline void fill_task(struct sonde_task *t, struct task_struct *task)
 {
@@ -220,7 +175,8 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 
 	off &= DATA_MAX - 1;
 	fill_header(&s->ev.hdr, SONDE_EVENT_EXEC, sizeof(s->ev) + off);
-	return output(s, sizeof(s->ev) + off, SONDE_EVENT_EXEC);
+	output(s, sizeof(s->ev) + off, SONDE_EVENT_EXEC);
+	return 0;
 }
 
 SEC("raw_tracepoint/sched_process_fork")
@@ -235,7 +191,8 @@ int handle_fork(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	fill_header(&ev.hdr, SONDE_EVENT_FORK, sizeof(ev));
 	fill_task(&ev.task, child);
-	return output(&ev, sizeof(ev), SONDE_EVENT_FORK);
+	output(&ev, sizeof(ev), SONDE_EVENT_FORK);
+	return 0;
 }
 
 /* True when the exiting task is the last of its thread group. */
@@ -260,5 +217,6 @@ int handle_exit(void *ctx)
 	fill_task(&ev.task, task);
 	ev.exit_code = BPF_CORE_READ(task, exit_code);
 	ev._pad = 0;
-	return output(&ev, sizeof(ev), SONDE_EVENT_EXIT);
+	output(&ev, sizeof(ev), SONDE_EVENT_EXIT);
+	return 0;
 }
