@@ -30,7 +30,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_UDP  17
 #define ETH_P_IP     0x0800
 #define ETH_P_IPV6   0x86DD
-#define RCV_SHUTDOWN 1
 #define IPV6_EXT_MAX 4
 
 /* Set by the loader. */
@@ -203,9 +202,13 @@ static __always_inline void emit_tcp(struct sock *sk, struct conn *c, __u8 repor
 	else
 		sock_tuple(&ev.tuple, sk);
 	/* Data bytes only: bytes_sent counts retransmissions again, and
-	 * bytes_received counts the peer's FIN as one byte. */
+	 * bytes_received counts the peer's FIN as one byte. SOCK_DONE says a FIN
+	 * arrived (tcp_fin sets it); RCV_SHUTDOWN would not, as close() sets it
+	 * too. */
 	ev.bytes_sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
-	if ((BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) & RCV_SHUTDOWN) && received > 0)
+	if ((BPF_CORE_READ(sk, __sk_common.skc_flags) &
+	     (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) &&
+	    received > 0)
 		received--;
 	ev.bytes_received = received;
 	ev.segs_out = BPF_CORE_READ(tp, segs_out);

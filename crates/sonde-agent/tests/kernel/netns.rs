@@ -123,16 +123,18 @@ c.close()
 
 const CLIENT: &str = r#"
 import socket, sys, time
-addr, port, send, chunks, pause = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+addr, port, send, chunks, pause, linger = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
 c = socket.create_connection((addr, port), timeout=2)
 for _ in range(chunks):
     c.sendall(b"x" * (send // chunks)); time.sleep(pause)
-c.shutdown(socket.SHUT_WR)
+if linger == 0:
+    c.shutdown(socket.SHUT_WR)
 got = 0
 while True:
     data = c.recv(65536)
     if not data: break
     got += len(data)
+time.sleep(linger)
 print(got)
 "#;
 
@@ -160,8 +162,8 @@ pub fn server(ns: &str, addr: &str, port: u16, expect: usize, reply: usize) -> C
 }
 
 /// Connects from `ns` to the server at `addr`, sends `send` bytes in `chunks`
-/// pieces `pause` seconds apart, then reads to the end; returns (pid, bytes
-/// received).
+/// pieces `pause` seconds apart, half-closes, then reads to the end; returns
+/// (pid, bytes received).
 pub fn client(
     ns: &str,
     addr: &str,
@@ -170,12 +172,27 @@ pub fn client(
     chunks: usize,
     pause: f64,
 ) -> (u32, usize) {
+    client_closing(ns, addr, port, send, chunks, pause, 0.0)
+}
+
+/// Like [`client`], but when `linger` is not zero it does not half-close:
+/// the server closes first, and the client closes `linger` seconds later.
+pub fn client_closing(
+    ns: &str,
+    addr: &str,
+    port: u16,
+    send: usize,
+    chunks: usize,
+    pause: f64,
+    linger: f64,
+) -> (u32, usize) {
     let args = [
         addr.to_string(),
         port.to_string(),
         send.to_string(),
         chunks.to_string(),
         pause.to_string(),
+        linger.to_string(),
     ];
     let child = NetPair::command(ns, PYTHON, &["-c", CLIENT])
         .args(&args)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sonde_event::{Direction, Endpoint, TcpConnection, TcpEnd};
 
 use crate::harness::{start, start_with};
-use crate::netns::{client, server, NetPair, A4, A6, B4, B6};
+use crate::netns::{client, client_closing, server, NetPair, A4, A6, B4, B6};
 
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
@@ -318,5 +318,29 @@ fn udp_echo_counted_per_packet_with_both_owners() {
         Some(server.id())
     );
     assert!(client_side.first_seen <= client_side.last_seen);
+    agent.assert_no_loss();
+}
+
+/// Regression: the end that closes first, before the peer's FIN, counted one
+/// byte too few (close() itself sets RCV_SHUTDOWN).
+#[test]
+fn the_end_that_closes_first_counts_every_byte() {
+    let Some(mut agent) = start() else { return };
+    let net = NetPair::create();
+    let mut srv = server(&net.b, B4, 8082, 7_919, 104_729);
+    let (client_pid, received) = client_closing(&net.a, B4, 8082, 7_919, 1, 0.0, 0.3);
+    assert_eq!(received, 104_729);
+    assert!(srv.wait().unwrap().success());
+    let (c, s) = both_ends(&mut agent, client_pid, 8082);
+    assert_eq!(
+        (s.bytes_sent, s.bytes_received),
+        (104_729, 7_919),
+        "server closed first: {s:?}"
+    );
+    assert_eq!(
+        (c.bytes_sent, c.bytes_received),
+        (7_919, 104_729),
+        "client closed later: {c:?}"
+    );
     agent.assert_no_loss();
 }
