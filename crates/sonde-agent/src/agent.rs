@@ -86,6 +86,7 @@ impl Agent {
             net: network.counters()?,
             drop_reasons: network.drop_reasons()?,
             names: reasons.clone(),
+            skipped: vec![process.skipped_runs()?, network.skipped_runs()?],
         };
         let rings = vec![process.events()?, network.events()?];
         let stop = Arc::new(AtomicBool::new(false));

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use sonde_bpf::{DropReasons, PerCpuCounters, PerCpuHashCounters};
+use sonde_bpf::{DropReasons, PerCpuCounters, PerCpuHashCounters, SkippedRuns};
 
 use crate::stats::Stats;
 
@@ -14,6 +14,8 @@ pub struct KernelCounters {
     /// Every drop by reason code.
     pub drop_reasons: PerCpuHashCounters,
     pub names: DropReasons,
+    /// Runs of each object's programs the kernel skipped.
+    pub skipped: Vec<SkippedRuns>,
 }
 
 impl KernelCounters {
@@ -35,6 +37,11 @@ impl KernelCounters {
         }
         for (slot, n) in stats.net.iter().zip(self.net.read()?) {
             slot.store(n, Relaxed);
+        }
+        if let Ok(mut map) = stats.kernel_skipped_runs.lock() {
+            for (program, n) in self.skipped.iter().flat_map(SkippedRuns::read) {
+                map.insert(program, n);
+            }
         }
         let by_reason = self.drop_reasons.read()?;
         if let Ok(mut map) = stats.drops_by_reason.lock() {

@@ -84,6 +84,8 @@ pub fn run(
             return;
         }
     };
+    // Once now, so that every counter series exists from the first scrape.
+    counters.read_into(&stats);
     let mut last_counters_read = Instant::now();
     while !stop.load(Relaxed) {
         // The kernel wakes us only for a backlog; the timeout drains the rest.

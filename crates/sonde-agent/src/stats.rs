@@ -54,6 +54,9 @@ pub struct Stats {
     pub net: [AtomicU64; NET_COUNTER_MAX as usize],
     /// Every drop the kernel made, by reason name (records or not).
     pub drops_by_reason: Mutex<BTreeMap<String, u64>>,
+    /// Runs of each program the kernel skipped (another BPF program was
+    /// running on the CPU); each may be a lost record.
+    pub kernel_skipped_runs: Mutex<BTreeMap<String, u64>>,
     /// Closed TCP connections by `direction/end` (bounded: 3 × 5 labels).
     pub tcp_closed: Mutex<BTreeMap<String, u64>>,
     pub tcp_bytes_sent: AtomicU64,
@@ -145,6 +148,11 @@ impl Stats {
                 .lock()
                 .map(|m| m.clone())
                 .unwrap_or_default(),
+            kernel_skipped_runs: self
+                .kernel_skipped_runs
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
             tcp_closed: self
                 .tcp_closed
                 .lock()
@@ -209,6 +217,7 @@ pub struct StatsSnapshot {
     pub udp_events: u64,
     pub net: BTreeMap<String, u64>,
     pub drops_by_reason: BTreeMap<String, u64>,
+    pub kernel_skipped_runs: BTreeMap<String, u64>,
     pub tcp_closed: BTreeMap<String, u64>,
     /// ([client, server, port], connections)
     pub tcp_by_workload: Vec<([String; 3], u64)>,
@@ -243,6 +252,7 @@ impl StatsSnapshot {
             + self.net.get(NET_COUNTERS[0]).copied().unwrap_or(0)
             + self.net.get(NET_COUNTERS[2]).copied().unwrap_or(0)
             + self.net.get(NET_COUNTERS[4]).copied().unwrap_or(0)
+            + self.kernel_skipped_runs.values().sum::<u64>()
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -301,6 +311,12 @@ impl StatsSnapshot {
             "counter",
             "Network programs' own counters: what they could not track or chose not to send.",
             &labelled("counter", &self.net),
+        );
+        family(
+            "sonde_kernel_skipped_runs_total",
+            "counter",
+            "Runs of sonde's programs the kernel skipped because another BPF program was running on the CPU; each may be a lost record.",
+            &labelled("program", &self.kernel_skipped_runs),
         );
         family(
             "sonde_packet_drops_total",

@@ -77,3 +77,55 @@ impl PerCpuHashCounters {
         Ok(out)
     }
 }
+
+/// Runs of sonde's programs the kernel skipped: a tracepoint program does
+/// not run while another BPF program is running on the same CPU, and the
+/// kernel only counts it (`recursion_misses`). Each skipped run may be a lost
+/// record.
+pub struct SkippedRuns {
+    programs: Vec<(String, std::os::fd::OwnedFd)>,
+}
+
+impl SkippedRuns {
+    pub(crate) fn of(object: &libbpf_rs::Object) -> Result<Self, BpfError> {
+        let programs = object
+            .progs()
+            .map(|p| {
+                let name = p.name().to_string_lossy().into_owned();
+                std::os::fd::AsFd::as_fd(&p)
+                    .try_clone_to_owned()
+                    .map(|fd| (name, fd))
+                    .map_err(|e| BpfError::Map {
+                        map: "program info",
+                        source: libbpf_rs::Error::from(e),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(SkippedRuns { programs })
+    }
+
+    /// (program, runs skipped since it was loaded).
+    pub fn read(&self) -> Vec<(String, u64)> {
+        use std::os::fd::{AsFd, AsRawFd};
+        self.programs
+            .iter()
+            .map(|(name, handle)| {
+                let mut info = libbpf_rs::libbpf_sys::bpf_prog_info::default();
+                let mut len = std::mem::size_of_val(&info) as u32;
+                // SAFETY: `info` is a bpf_prog_info of the size `len` says,
+                // and the descriptor is a live program's.
+                let ret = unsafe {
+                    libbpf_rs::libbpf_sys::bpf_obj_get_info_by_fd(
+                        handle.as_fd().as_raw_fd(),
+                        (&mut info as *mut libbpf_rs::libbpf_sys::bpf_prog_info).cast(),
+                        &mut len,
+                    )
+                };
+                (
+                    name.clone(),
+                    if ret == 0 { info.recursion_misses } else { 0 },
+                )
+            })
+            .collect()
+    }
+}

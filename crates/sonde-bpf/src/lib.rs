@@ -14,7 +14,7 @@ mod plan;
 mod process;
 
 pub use capability::{probe_kernel, Capability, KernelReport};
-pub use counters::{PerCpuCounters, PerCpuHashCounters};
+pub use counters::{PerCpuCounters, PerCpuHashCounters, SkippedRuns};
 pub use drop_reasons::DropReasons;
 pub use error::BpfError;
 pub use hooks::{Hook, HookKind, NETWORK_HOOKS, PROCESS_HOOKS};

@@ -6,7 +6,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapHandle};
 
 use crate::abi::{EVENT_TYPE_MAX, NET_COUNTER_MAX};
-use crate::counters::{PerCpuCounters, PerCpuHashCounters};
+use crate::counters::{PerCpuCounters, PerCpuHashCounters, SkippedRuns};
 use crate::hooks::{attach_all, NETWORK_HOOKS};
 use crate::process::{map_handle, preflight, ring_geometry, skeleton_storage};
 use crate::skel::network::{NetworkSkel, NetworkSkelBuilder};
@@ -55,6 +55,11 @@ impl NetworkProgram {
 
     pub fn events(&self) -> Result<MapHandle, BpfError> {
         map_handle(&self.skel.maps.events, "events")
+    }
+
+    /// Runs of these programs the kernel skipped.
+    pub fn skipped_runs(&self) -> Result<SkippedRuns, BpfError> {
+        SkippedRuns::of(self.skel.object())
     }
 
     pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {

@@ -7,7 +7,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapHandle};
 
 use crate::abi::EVENT_TYPE_MAX;
-use crate::counters::PerCpuCounters;
+use crate::counters::{PerCpuCounters, SkippedRuns};
 use crate::hooks::{attach_all, PROCESS_HOOKS};
 use crate::mounts::TRACEFS;
 use crate::skel::process::{ProcessSkel, ProcessSkelBuilder};
@@ -99,6 +99,11 @@ impl ProcessProgram {
     }
 
     /// Records the ring buffer had no room for, by event type.
+    /// Runs of these programs the kernel skipped.
+    pub fn skipped_runs(&self) -> Result<SkippedRuns, BpfError> {
+        SkippedRuns::of(self.skel.object())
+    }
+
     pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {
         Ok(PerCpuCounters::new(
             map_handle(&self.skel.maps.lost, "lost")?,

@@ -79,6 +79,11 @@ fn events_filters_and_status_over_the_api() {
         metrics.contains("sonde_kernel_lost_records_total{type=\"exec\"} 0"),
         "{metrics}"
     );
+    // Runs the kernel skipped are counted per program (each may be a lost record).
+    for program in ["handle_exec", "handle_tcp_state"] {
+        let series = format!("sonde_kernel_skipped_runs_total{{program=\"{program}\"}}");
+        assert!(metrics.contains(&series), "{series} in {metrics}");
+    }
     let stored: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("sonde_store_written_events_total "))
