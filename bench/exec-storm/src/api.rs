@@ -1,13 +1,13 @@
 //! The agent's HTTP API: `/api/v1/status` and `/api/v1/events`.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-use crate::time::rfc3339;
+use bench_support::agent::AgentClient;
+use bench_support::time::rfc3339;
 
 /// Most events the API returns for one request.
 const PAGE: u64 = 100_000;
@@ -15,8 +15,7 @@ const PAGE: u64 = 100_000;
 const WINDOW_NS: u64 = 1_000_000_000;
 
 pub struct Api {
-    agent: ureq::Agent,
-    base: String,
+    client: AgentClient,
 }
 
 /// The exec events of one binary in a time range.
@@ -33,30 +32,13 @@ pub struct ExecCount {
 
 impl Api {
     pub fn new(server: &str) -> Api {
-        let base = if server.contains("://") {
-            server.to_string()
-        } else {
-            format!("http://{server}")
-        };
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .new_agent();
         Api {
-            agent,
-            base: base.trim_end_matches('/').to_string(),
+            client: AgentClient::new(server, Duration::from_secs(60)),
         }
     }
 
     pub fn status(&self) -> anyhow::Result<Value> {
-        let url = format!("{}/api/v1/status", self.base);
-        let mut response = self
-            .agent
-            .get(&url)
-            .call()
-            .with_context(|| format!("GET {url}"))?;
-        let body = response.body_mut().read_to_string()?;
-        serde_json::from_str(&body).with_context(|| format!("GET {url}: not JSON"))
+        self.client.status()
     }
 
     /// Counts exactly the exec events whose `process.binary` is `binary`,
@@ -122,24 +104,15 @@ impl Api {
         since: u64,
         until: u64,
     ) -> anyhow::Result<Vec<Option<(String, u64)>>> {
-        let url = format!("{}/api/v1/events", self.base);
-        let response = self
-            .agent
-            .get(&url)
-            .query("type", "process_exec")
-            .query("binary", binary)
-            .query("since", rfc3339(since))
-            .query("until", rfc3339(until))
-            .query("limit", PAGE.to_string())
-            .call()
-            .with_context(|| format!("GET {url}"))?;
-        let reader = BufReader::new(response.into_body().into_reader());
+        let query = [
+            ("type", "process_exec".to_string()),
+            ("binary", binary.to_string()),
+            ("since", rfc3339(since)),
+            ("until", rfc3339(until)),
+            ("limit", PAGE.to_string()),
+        ];
         let mut out = Vec::new();
-        for line in reader.lines() {
-            let line = line.context("reading events")?;
-            if line.trim().is_empty() {
-                continue;
-            }
+        for line in self.client.event_lines(&query)? {
             let event: Value = serde_json::from_str(&line).context("an event line is not JSON")?;
             let exec = &event["process_exec"];
             let process = &exec["process"];

@@ -6,11 +6,9 @@ mod api;
 mod bpf_stats;
 mod cli;
 mod compare;
-mod cpu;
 mod measure;
 mod report;
 mod storm;
-mod time;
 mod tiny_exe;
 
 use clap::Parser;

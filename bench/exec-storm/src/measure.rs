@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 use crate::api::{Api, ExecCount};
 use crate::cli::StormArgs;
-use crate::{bpf_stats, cpu, report, storm, tiny_exe};
+use crate::{bpf_stats, report, storm, tiny_exe};
+use bench_support::cpu;
 
 /// Events are looked for this far around the storm (clock skew, batching).
 const SLACK_NS: u64 = 2_000_000_000;

@@ -74,7 +74,7 @@ struct Counters {
 pub fn run(config: &Config) -> anyhow::Result<Outcome> {
     let exe = CString::new(config.exe.as_os_str().as_bytes())?;
     let counters = Counters::default();
-    let start_ns = crate::time::now_ns();
+    let start_ns = bench_support::time::now_ns();
     let start = Instant::now();
     let schedule = Schedule {
         start,
@@ -88,7 +88,7 @@ pub fn run(config: &Config) -> anyhow::Result<Outcome> {
         }
     });
     let elapsed = start.elapsed();
-    let end_ns = crate::time::now_ns();
+    let end_ns = bench_support::time::now_ns();
     let outcome = Outcome {
         generated: counters.generated.load(Relaxed),
         spawn_failed: counters.spawn_failed.load(Relaxed),

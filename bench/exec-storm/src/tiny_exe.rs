@@ -53,7 +53,7 @@ pub fn prepare(given: Option<&Path>) -> anyhow::Result<TinyExe> {
     let dir = std::env::temp_dir().join(format!(
         "exec-storm-{}-{}",
         std::process::id(),
-        crate::time::now_ns()
+        bench_support::time::now_ns()
     ));
     std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut exe = TinyExe {
