@@ -46,24 +46,9 @@ sonde=$target_dir/release/sonde
 storm=$target_dir/release/exec-storm
 
 tmp=$(mktemp -d /tmp/sonde-exec-storm.XXXXXX)
-agent_pid=
-agent_status=0
-stop_agent() {
-    [ -n "$agent_pid" ] || return 0
-    kill -TERM "$agent_pid" 2>/dev/null || true
-    local i
-    for i in $(seq 1 300); do
-        kill -0 "$agent_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$agent_pid" 2>/dev/null; then
-        echo "exec-storm.sh: the agent did not stop within 30 s of SIGTERM; killing it" >&2
-        kill -KILL "$agent_pid" 2>/dev/null || true
-    fi
-    agent_status=0
-    wait "$agent_pid" || agent_status=$?
-    agent_pid=
-}
+me=exec-storm.sh
+# shellcheck source=bench/agent.sh
+source bench/agent.sh
 # kernel.bpf_stats_enabled before this script set it; empty while not set.
 bpf_stats_old=
 bpf_stats_on() {
@@ -84,17 +69,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A loopback port nothing listens on.
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
-            echo "$port"
-            return
-        fi
-    done
-}
 
 storm_args=(--duration "$duration" --workers "$workers")
 # exec-storm builds its child executable under $TMPDIR: inside $tmp, so the
@@ -105,26 +79,7 @@ echo "== (a) storm without the agent: ${duration}s, $workers workers, max rate"
 "$storm" "${storm_args[@]}" --label "without agent" --json >"$tmp/without.json"
 
 echo "== (b) starting sonde agent"
-for attempt in 1 2 3; do
-    port=$(free_port)
-    rm -rf "$tmp/data"
-    "$sonde" agent --data-dir "$tmp/data" --listen "127.0.0.1:$port" 2>"$tmp/agent.log" &
-    agent_pid=$!
-    for _ in $(seq 1 150); do
-        if curl -fsS -o /dev/null "http://127.0.0.1:$port/api/v1/status" 2>/dev/null; then
-            break 2
-        fi
-        kill -0 "$agent_pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    echo "exec-storm.sh: agent did not answer on port $port (attempt $attempt):" >&2
-    tail -5 "$tmp/agent.log" >&2
-    stop_agent
-done
-if [ -z "$agent_pid" ]; then
-    echo "exec-storm.sh: cannot start the agent; see 'sonde doctor' or scripts/setup.sh" >&2
-    exit 1
-fi
+start_agent
 echo "   pid $agent_pid, API on 127.0.0.1:$port, store in $tmp/data"
 probe=(--server "127.0.0.1:$port" --agent-pid "$agent_pid")
 bpf_stats=0
