@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * TCP connections and packet drops on tracepoints only:
- *  - sock:inet_sock_set_state: connection lifecycle; the connect()ing
+ *  - sock:inet_sock_set_state (raw): connection lifecycle; the connect()ing
  *    process owns an active open, the listening process a passive one;
  *    totals read from struct tcp_sock (CO-RE) at close;
  *  - sock:sock_send_length / sock_recv_length: process context for every
@@ -10,7 +10,7 @@
  *  - tcp:tcp_send_reset / tcp_receive_reset: resets per connection;
  *  - skb:kfree_skb: every drop with the kernel's reason and the packet's
  *    5-tuple, rate-limited per CPU (per-reason counters never are);
- *  - net:net_dev_start_xmit / netif_receive_skb: UDP packets counted per
+ *  - net:net_dev_start_xmit / netif_receive_skb (raw): UDP packets counted per
  *    5-tuple in udp_flows; sock_send/recv_length record each UDP port's owner.
  */
 #include "vmlinux.h"
@@ -152,7 +152,9 @@ static __always_inline void sock_tuple(struct sonde_tuple *t, struct sock *sk)
 
 	t->family = family;
 	t->protocol = IPPROTO_TCP;
-	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/* inet_sport, not skc_num: at TCP_CLOSE the kernel has already released
+	 * the port (skc_num is 0), while inet_sport still names it. */
+	t->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == AF_INET) {
 		map_v4(t->saddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
@@ -163,44 +165,14 @@ static __always_inline void sock_tuple(struct sonde_tuple *t, struct sock *sk)
 	}
 }
 
-/*
- * The tracepoint's own copy of the tuple: by the time a socket reaches
- * TCP_CLOSE the kernel may have released its port (inet_num is 0).
- */
-static __always_inline void state_tuple(struct sonde_tuple *t,
-					struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	t->family = ctx->family;
-	t->protocol = IPPROTO_TCP;
-	t->sport = ctx->sport;
-	t->dport = ctx->dport;
-	/* Through a helper: the verifier refuses copies at offsets into ctx. */
-	if (ctx->family == AF_INET) {
-		__be32 saddr = 0, daddr = 0;
-
-		bpf_probe_read_kernel(&saddr, 4, ctx->saddr);
-		bpf_probe_read_kernel(&daddr, 4, ctx->daddr);
-		map_v4(t->saddr, saddr);
-		map_v4(t->daddr, daddr);
-	} else {
-		bpf_probe_read_kernel(t->saddr, 16, ctx->saddr_v6);
-		bpf_probe_read_kernel(t->daddr, 16, ctx->daddr_v6);
-	}
-}
-
-/* @tuple: the connection's tuple, or NULL to read it from @sk. */
-static __always_inline void emit_tcp(struct sock *sk, struct conn *c, __u8 report, __u8 state,
-				     struct sonde_tuple *tuple)
+static __always_inline void emit_tcp(struct sock *sk, struct conn *c, __u8 report, __u8 state)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	struct sonde_tcp_event ev = {};
 	__u64 received = BPF_CORE_READ(tp, bytes_received);
 
 	fill_header(&ev.hdr, SONDE_EVENT_TCP, sizeof(ev));
-	if (tuple)
-		ev.tuple = *tuple;
-	else
-		sock_tuple(&ev.tuple, sk);
+	sock_tuple(&ev.tuple, sk);
 	/* Data bytes only: bytes_sent counts retransmissions again, and
 	 * bytes_received counts the peer's FIN as one byte. SOCK_DONE says a FIN
 	 * arrived (tcp_fin sets it); RCV_SHUTDOWN would not, as close() sets it
@@ -239,19 +211,24 @@ static __always_inline void track(__u64 sk, struct sonde_owner *owner, __u8 dire
 		count(&counters, SONDE_NET_CONNS_UNTRACKED);
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int handle_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+/*
+ * A raw tracepoint: the kernel skips a classic tracepoint program while any
+ * other BPF program runs on the CPU, but a raw tracepoint program only while
+ * the same program does.
+ */
+SEC("raw_tracepoint/inet_sock_set_state")
+int handle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct sock *sk = (struct sock *)ctx->skaddr;
+	struct sock *sk = (struct sock *)ctx->args[0];
+	int old = (int)ctx->args[1], new = (int)ctx->args[2];
 	__u64 key = (__u64)sk;
-	int old = ctx->oldstate, new = ctx->newstate;
 	struct listen_key lk = {};
 	struct sonde_owner owner = {};
 
-	if (ctx->protocol != IPPROTO_TCP)
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	lk.netns = sock_netns(sk);
-	lk.port = ctx->sport;
+	lk.port = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	if (new == TCP_LISTEN) {
 		current_owner(&owner, SONDE_OWNER_LISTENER);
 		bpf_map_update_elem(&listeners, &lk, &owner, BPF_ANY);
@@ -264,10 +241,7 @@ int handle_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		current_owner(&owner, SONDE_OWNER_CONNECT);
 		track(key, &owner, SONDE_DIR_CONNECT);
 	} else if (new == TCP_CLOSE) {
-		struct sonde_tuple tuple = {};
-
-		state_tuple(&tuple, ctx);
-		emit_tcp(sk, bpf_map_lookup_elem(&conns, &key), SONDE_REPORT_FINAL, old, &tuple);
+		emit_tcp(sk, bpf_map_lookup_elem(&conns, &key), SONDE_REPORT_FINAL, old);
 		bpf_map_delete_elem(&conns, &key);
 	}
 	return 0;
@@ -311,8 +285,7 @@ static __always_inline int on_io(struct trace_event_raw_sock_msg_length *ctx)
 	now = bpf_ktime_get_boot_ns();
 	if (now - c->last_report_ns >= report_interval_ns) {
 		c->last_report_ns = now;
-		emit_tcp(sk, c, SONDE_REPORT_INTERIM, BPF_CORE_READ(sk, __sk_common.skc_state),
-			 NULL);
+		emit_tcp(sk, c, SONDE_REPORT_INTERIM, BPF_CORE_READ(sk, __sk_common.skc_state));
 	}
 	return 0;
 }
@@ -453,13 +426,18 @@ int handle_drop(struct trace_event_raw_kfree_skb *ctx)
 	struct sonde_drop_event ev = {};
 	struct net_device *dev;
 	struct sock *sk = NULL;
-	__u64 one = 1, *n, key;
+	__u64 zero = 0, *n, key;
 	struct conn *c;
 
 	n = bpf_map_lookup_elem(&drop_reasons, &reason);
+	if (!n) {
+		/* Another CPU may insert the same reason first: look up again. */
+		bpf_map_update_elem(&drop_reasons, &reason, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&drop_reasons, &reason);
+	}
 	if (n)
 		(*n)++;
-	else if (bpf_map_update_elem(&drop_reasons, &reason, &one, BPF_NOEXIST))
+	else
 		count(&counters, SONDE_NET_DROP_REASONS_FULL);
 	if (!drop_record_allowed()) {
 		count(&counters, SONDE_NET_DROPS_SUPPRESSED);
@@ -542,16 +520,16 @@ static __always_inline void count_udp(struct sk_buff *skb, bool out)
 	v->last_ns = now;
 }
 
-SEC("tracepoint/net/net_dev_start_xmit")
-int handle_xmit(struct trace_event_raw_net_dev_start_xmit *ctx)
+SEC("raw_tracepoint/net_dev_start_xmit")
+int handle_xmit(struct bpf_raw_tracepoint_args *ctx)
 {
-	count_udp((struct sk_buff *)ctx->skbaddr, true);
+	count_udp((struct sk_buff *)ctx->args[0], true);
 	return 0;
 }
 
-SEC("tracepoint/net/netif_receive_skb")
-int handle_receive(struct trace_event_raw_net_dev_template *ctx)
+SEC("raw_tracepoint/netif_receive_skb")
+int handle_receive(struct bpf_raw_tracepoint_args *ctx)
 {
-	count_udp((struct sk_buff *)ctx->skbaddr, false);
+	count_udp((struct sk_buff *)ctx->args[0], false);
 	return 0;
 }

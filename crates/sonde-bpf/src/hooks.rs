@@ -44,6 +44,18 @@ const fn tracepoint(name: &'static str, program: &'static str, purpose: &'static
     }
 }
 
+/// Raw tracepoints for the busiest hooks: the kernel skips a classic
+/// tracepoint program while any other BPF program runs on the CPU, a raw
+/// one only while the same program does.
+const fn raw_tracepoint(name: &'static str, program: &'static str, purpose: &'static str) -> Hook {
+    Hook {
+        kind: HookKind::RawTracepoint,
+        name,
+        program,
+        purpose,
+    }
+}
+
 /// The process lifecycle collector's hooks (bpf/process.bpf.c).
 pub const PROCESS_HOOKS: [Hook; 3] = [
     Hook {
@@ -66,8 +78,8 @@ pub const PROCESS_HOOKS: [Hook; 3] = [
 
 /// The network collector's hooks (bpf/network.bpf.c).
 pub const NETWORK_HOOKS: [Hook; 8] = [
-    tracepoint(
-        "sock:inet_sock_set_state",
+    raw_tracepoint(
+        "inet_sock_set_state",
         "handle_tcp_state",
         "TCP connection lifecycle; totals from tcp_sock at close",
     ),
@@ -96,13 +108,13 @@ pub const NETWORK_HOOKS: [Hook; 8] = [
         "handle_drop",
         "packet drops with the kernel's drop reason",
     ),
-    tracepoint(
-        "net:net_dev_start_xmit",
+    raw_tracepoint(
+        "net_dev_start_xmit",
         "handle_xmit",
         "UDP packets sent, per 5-tuple",
     ),
-    tracepoint(
-        "net:netif_receive_skb",
+    raw_tracepoint(
+        "netif_receive_skb",
         "handle_receive",
         "UDP packets received, per 5-tuple",
     ),

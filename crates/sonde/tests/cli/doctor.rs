@@ -47,8 +47,7 @@ fn doctor_reports_hooks_and_capabilities_as_json() {
         .map(|h| h["name"].as_str().unwrap())
         .collect();
     assert!(
-        network_hooks.contains(&"sock:inet_sock_set_state")
-            && network_hooks.contains(&"skb:kfree_skb")
+        network_hooks.contains(&"inet_sock_set_state") && network_hooks.contains(&"skb:kfree_skb")
     );
     let types = report["program_types"].as_array().unwrap();
     let available = |name: &str| {
