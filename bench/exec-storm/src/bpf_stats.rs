@@ -2,9 +2,8 @@
 //! statistics from `bpftool prog show -j` (counted only while
 //! kernel.bpf_stats_enabled is 1; `bench/exec-storm.sh` sets it).
 
-use std::process::Command;
-
 use anyhow::{bail, Context};
+use bench_support::bpftool;
 use serde_json::{json, Map, Value};
 
 /// The agent's programs (the kernel keeps at most 15 chars of a name).
@@ -16,18 +15,7 @@ pub type Snapshot = [(u64, u64); 3];
 
 /// The counters of the programs of process `pid`, now.
 pub fn snapshot(pid: u32) -> anyhow::Result<Snapshot> {
-    let out = Command::new("bpftool")
-        .args(["prog", "show", "-j"])
-        .output()
-        .context("cannot run bpftool")?;
-    if !out.status.success() {
-        bail!(
-            "bpftool prog show failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let progs: Value = serde_json::from_slice(&out.stdout).context("bpftool: not JSON")?;
-    find(&progs, pid, &held_prog_ids(pid)?)
+    find(&bpftool::programs()?, pid, &bpftool::held_prog_ids(pid)?)
 }
 
 /// What the programs cost between two snapshots, over a storm of
@@ -54,19 +42,12 @@ pub fn delta(before: &Snapshot, after: &Snapshot, generated: u64, storm_s: f64) 
     })
 }
 
-/// Picks `PROGRAMS` among bpftool's. A program is the agent's if its
-/// `pids` name `pid`, or, from a bpftool built without `pids`, if `pid`
-/// holds it (`held`).
+/// Picks `PROGRAMS` among the programs `pid` owns.
 fn find(progs: &Value, pid: u32, held: &[u64]) -> anyhow::Result<Snapshot> {
-    let owned = |p: &&Value| match p["pids"].as_array() {
-        Some(pids) => pids.iter().any(|o| o["pid"].as_u64() == Some(pid.into())),
-        None => p["id"].as_u64().is_some_and(|id| held.contains(&id)),
-    };
     let mut snapshot = Snapshot::default();
     for (name, counters) in PROGRAMS.iter().zip(&mut snapshot) {
         let short = &name[..name.len().min(NAME_MAX)];
-        let mut found = (progs.as_array().into_iter().flatten())
-            .filter(owned)
+        let mut found = bpftool::owned_by(progs, pid, held)
             .filter(|p| p["name"] == *name || p["name"] == short);
         let p = found
             .next()
@@ -78,21 +59,6 @@ fn find(progs: &Value, pid: u32, held: &[u64]) -> anyhow::Result<Snapshot> {
         *counters = (n("run_time_ns"), n("run_cnt"));
     }
     Ok(snapshot)
-}
-
-/// The ids of the eBPF programs `pid` holds an fd of (or of a link to).
-fn held_prog_ids(pid: u32) -> anyhow::Result<Vec<u64>> {
-    let dir = format!("/proc/{pid}/fdinfo");
-    let mut ids = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {dir}"))? {
-        // An fd closed meanwhile has no fdinfo any more.
-        let Ok(info) = std::fs::read_to_string(entry?.path()) else {
-            continue;
-        };
-        let id = info.lines().find_map(|l| l.strip_prefix("prog_id:"));
-        ids.extend(id.and_then(|id| id.trim().parse::<u64>().ok()));
-    }
-    Ok(ids)
 }
 
 #[cfg(test)]

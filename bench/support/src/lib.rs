@@ -1,5 +1,6 @@
 //! What sonde's benchmarks share.
 
 pub mod agent;
+pub mod bpftool;
 pub mod cpu;
 pub mod time;
