@@ -9,6 +9,7 @@ use crate::api::{Api, ExecCount};
 use crate::cli::StormArgs;
 use crate::{bpf_stats, report, storm, tiny_exe};
 use bench_support::cpu;
+use bench_support::json::{at, sum};
 
 /// Events are looked for this far around the storm (clock skew, batching).
 const SLACK_NS: u64 = 2_000_000_000;
@@ -234,20 +235,4 @@ impl Probe {
             std::thread::sleep(POLL);
         }
     }
-}
-
-/// The number at a dotted path, 0 when absent.
-fn at(v: &Value, path: &str) -> u64 {
-    path.split('.')
-        .try_fold(v, |v, key| v.get(key))
-        .and_then(Value::as_u64)
-        .unwrap_or(0)
-}
-
-/// The sum of the numbers in the object at a dotted path.
-fn sum(v: &Value, path: &str) -> u64 {
-    path.split('.')
-        .try_fold(v, |v, key| v.get(key))
-        .and_then(Value::as_object)
-        .map_or(0, |o| o.values().filter_map(Value::as_u64).sum())
 }

@@ -10,6 +10,7 @@ use crate::api::Api;
 use crate::bpf_misses;
 use crate::cli::AgentArgs;
 use bench_support::cpu;
+use bench_support::json::{at, sum};
 
 /// The agent reads the kernel's loss counters every second.
 const MIN_SETTLE: Duration = Duration::from_millis(1500);
@@ -137,22 +138,6 @@ pub fn measure(before: &Sample, after: &Sample, run_end_ticks: u64, run_s: f64) 
         "cpu_s_run": cpu_run_s,
         "cpu_s_incl_drain": cpu_all_s,
     })
-}
-
-/// The number at a dotted path, 0 when absent.
-pub fn at(v: &Value, path: &str) -> u64 {
-    path.split('.')
-        .try_fold(v, |v, key| v.get(key))
-        .and_then(Value::as_u64)
-        .unwrap_or(0)
-}
-
-/// The sum of the numbers in the object at a dotted path.
-fn sum(v: &Value, path: &str) -> u64 {
-    path.split('.')
-        .try_fold(v, |v, key| v.get(key))
-        .and_then(Value::as_object)
-        .map_or(0, |o| o.values().filter_map(Value::as_u64).sum())
 }
 
 #[cfg(test)]

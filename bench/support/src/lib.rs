@@ -3,4 +3,5 @@
 pub mod agent;
 pub mod bpftool;
 pub mod cpu;
+pub mod json;
 pub mod time;

@@ -3,9 +3,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use sonde_bpf::abi::{
-    DropEvent, TcpEvent, Tuple, DIR_ACCEPT, DIR_CONNECT, OWNER_NONE, REPORT_INTERIM,
-};
+use sonde_bpf::abi::{DropEvent, TcpEvent, Tuple, DIR_ACCEPT, DIR_CONNECT, REPORT_INTERIM};
 use sonde_bpf::DropReasons;
 use sonde_event::{
     protocol_name, Direction, Endpoint, Interface, PacketDrop, TcpConnection, TcpEnd,
@@ -61,8 +59,7 @@ impl NetworkEvents {
 
     pub fn tcp(&self, table: &ProcessTable, ev: &TcpEvent) -> TcpConnection {
         let (local, remote) = endpoints(&ev.tuple);
-        let process = (ev.owner.from != OWNER_NONE)
-            .then(|| table.workload(ev.owner.pid, ev.owner.start_ns, &ev.owner.comm));
+        let process = table.owner(&ev.owner);
         let started = ev.start_ns != 0;
         TcpConnection {
             time: self.clock.to_wall(ev.hdr.ktime_ns),
@@ -108,8 +105,7 @@ impl NetworkEvents {
                     .then(|| interface_name(ev.ifindex))
                     .flatten(),
             }),
-            process: (ev.owner.from != OWNER_NONE)
-                .then(|| table.workload(ev.owner.pid, ev.owner.start_ns, &ev.owner.comm)),
+            process: table.owner(&ev.owner),
             location: self.kallsyms.resolve(ev.location),
             length: ev.len,
             netns: ev.netns,

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use sonde_bpf::abi::{ExitEvent, ForkEvent, Task, EXEC_ARGS_TRUNCATED};
+use sonde_bpf::abi::{ExitEvent, ForkEvent, Owner, Task, EXEC_ARGS_TRUNCATED, OWNER_NONE};
 use sonde_bpf::decode::ExecRecord;
 use sonde_event::{
     parse_container, Ancestor, Cgroup, Event, EventFilter, EventKind, ExecIds, ExitStatus,
@@ -274,9 +274,14 @@ impl ProcessTable {
         p
     }
 
+    /// A socket's owner as the kernel programs recorded it, if they knew one.
+    pub fn owner(&self, owner: &Owner) -> Option<Workload> {
+        (owner.from != OWNER_NONE).then(|| self.workload(owner.pid, owner.start_ns, &owner.comm))
+    }
+
     /// The process owning a socket, as the kernel saw it: the table's image
     /// when the pid still names the same process, the kernel's word otherwise.
-    pub fn workload(&self, pid: u32, start_ns: u64, comm: &[u8]) -> Workload {
+    fn workload(&self, pid: u32, start_ns: u64, comm: &[u8]) -> Workload {
         let live = self
             .entries
             .get(&pid)

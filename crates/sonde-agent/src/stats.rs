@@ -117,6 +117,7 @@ impl Stats {
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
+        let (tcp_by_workload, metric_series_overflow) = self.tcp_by_workload.snapshot();
         let per_type = |a: &[AtomicU64; EVENT_TYPE_MAX as usize]| {
             RECORD_TYPES[1..]
                 .iter()
@@ -158,8 +159,8 @@ impl Stats {
                 .lock()
                 .map(|m| m.clone())
                 .unwrap_or_default(),
-            tcp_by_workload: self.tcp_by_workload.snapshot().0,
-            metric_series_overflow: self.tcp_by_workload.snapshot().1,
+            tcp_by_workload,
+            metric_series_overflow,
             tcp_bytes_sent: self.tcp_bytes_sent.load(Relaxed),
             tcp_bytes_received: self.tcp_bytes_received.load(Relaxed),
             tcp_retransmits: self.tcp_retransmits.load(Relaxed),

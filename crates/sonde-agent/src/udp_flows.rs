@@ -85,7 +85,7 @@ impl UdpReporter {
             time: self.clock.to_wall(now),
             local: endpoint(key.laddr, key.lport),
             remote: endpoint(key.raddr, key.rport),
-            process: owner.map(|o| table.workload(o.pid, o.start_ns, &o.comm)),
+            process: owner.and_then(|o| table.owner(&o)),
             first_seen: self.clock.to_wall(c.first_ns),
             last_seen: self.clock.to_wall(c.last_ns),
             bytes_sent: c.bytes_out,

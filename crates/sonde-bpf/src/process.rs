@@ -98,12 +98,12 @@ impl ProcessProgram {
         map_handle(&self.skel.maps.events, "events")
     }
 
-    /// Records the ring buffer had no room for, by event type.
     /// Runs of these programs the kernel skipped.
     pub fn skipped_runs(&self) -> Result<SkippedRuns, BpfError> {
         SkippedRuns::of(self.skel.object())
     }
 
+    /// Records the ring buffer had no room for, by event type.
     pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {
         Ok(PerCpuCounters::new(
             map_handle(&self.skel.maps.lost, "lost")?,
