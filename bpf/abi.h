@@ -26,7 +26,8 @@ enum sonde_event_type {
 	SONDE_EVENT_FORK = 3,
 	SONDE_EVENT_TCP = 4,
 	SONDE_EVENT_DROP = 5,
-	SONDE_EVENT_TYPE_MAX = 6,
+	SONDE_EVENT_DATA = 6,
+	SONDE_EVENT_TYPE_MAX = 7,
 };
 
 /* sonde_exec_event.flags */
@@ -160,6 +161,7 @@ struct sonde_tcp_event {
 	__u8 report;	 /* enum sonde_report */
 	__u8 last_state; /* TCP state before CLOSE (final) or now (interim) */
 	__u8 _pad;
+	__u64 conn_id; /* random, from the first sight of the connection; 0 if untracked */
 };
 
 /* A packet the kernel freed as dropped, with its reason. */
@@ -200,6 +202,95 @@ struct sonde_port_key {
 	__u32 netns;
 	__u16 port;
 	__u16 _pad;
+};
+
+/*
+ * Request capture (bpf/capture.bpf.c): what one socket call or one OpenSSL
+ * call moved, with at most SONDE_CAPTURE_MAX of its bytes.
+ */
+#define SONDE_CAPTURE_MAX 16384 /* a power of two */
+#define SONDE_IOV_MAX	  8	/* iovec entries copied from */
+
+/* sonde_data_event.source: the call that moved the bytes. */
+enum sonde_data_source {
+	SONDE_SRC_READ = 1,
+	SONDE_SRC_WRITE = 2,
+	SONDE_SRC_READV = 3,
+	SONDE_SRC_WRITEV = 4,
+	SONDE_SRC_RECVFROM = 5,
+	SONDE_SRC_SENDTO = 6,
+	SONDE_SRC_RECVMSG = 7,
+	SONDE_SRC_SENDMSG = 8,
+	SONDE_SRC_SENDFILE = 9, /* never copied: its bytes come from a file */
+	SONDE_SRC_SSL_READ = 10,
+	SONDE_SRC_SSL_WRITE = 11,
+};
+
+/* sonde_data_event.flags */
+enum sonde_data_flags {
+	SONDE_DATA_TLS = 1 << 0,  /* plaintext from OpenSSL; offsets count plaintext */
+	SONDE_DATA_PEER = 1 << 1, /* the remote end is the call's address (unconnected UDP) */
+};
+
+/* Layers of a socket's stream: what the socket carried, and TLS plaintext. */
+enum sonde_layer {
+	SONDE_LAYER_RAW = 0,
+	SONDE_LAYER_TLS = 1,
+};
+
+/* sonde_data_event.direction */
+enum sonde_data_direction {
+	SONDE_EGRESS = 0,
+	SONDE_INGRESS = 1,
+};
+
+/* Followed by `captured` bytes: the first bytes the call moved. */
+struct sonde_data_event {
+	struct sonde_event_header hdr;
+	struct sonde_tuple tuple; /* s = local, d = remote (the call's peer with SONDE_DATA_PEER) */
+	__u64 sock;		  /* struct sock *: the key of capture_ctl */
+	__u64 conn_id;		  /* the connection's id in TCP records too */
+	__u64 offset;	/* stream position of the first byte, per socket, layer, direction */
+	__u64 start_ns; /* the process's start_boottime */
+	__u32 pid;
+	__u32 tid;
+	__u32 len;	/* bytes the call moved */
+	__u32 captured; /* bytes that follow */
+	__u32 netns;
+	__u8 direction; /* enum sonde_data_direction */
+	__u8 source;	/* enum sonde_data_source */
+	__u8 flags;	/* enum sonde_data_flags */
+	__u8 _pad;
+	char comm[16];
+};
+
+/* capture_ctl.flags: set by user space. */
+enum sonde_ctl_flags {
+	SONDE_CTL_MUTE_RAW = 1 << 0, /* stop copying what the socket carries */
+	SONDE_CTL_MUTE_TLS = 1 << 1, /* stop copying TLS plaintext */
+};
+
+/*
+ * What user space tells the capture about one socket (capture_ctl, keyed by
+ * struct sock *). Applies only while conn_id matches the socket's.
+ */
+struct sonde_capture_ctl {
+	__u64 conn_id;
+	__u64 skip_until[2][2]; /* [layer][direction]: bytes below are not copied */
+	__u32 flags;		/* enum sonde_ctl_flags */
+	__u32 _pad;
+};
+
+/* Index of the capture programs' per-CPU counters. */
+enum sonde_capture_counter {
+	SONDE_CAP_CALLS = 0,	    /* socket calls that moved bytes */
+	SONDE_CAP_BYTES_COPIED = 1, /* bytes copied to records */
+	SONDE_CAP_BYTES_NOT_COPIED =
+	    2,			   /* beyond the per-call limit, skipped on request, or sendfile */
+	SONDE_CAP_MUTED_CALLS = 3, /* calls on sockets user space muted */
+	SONDE_CAP_TLS_NO_SOCKET = 4,   /* OpenSSL calls whose socket was never seen */
+	SONDE_CAP_CALLS_UNTRACKED = 5, /* the in-flight call table was full */
+	SONDE_CAP_COUNTER_MAX = 6,
 };
 
 #endif /* SONDE_ABI_H */

@@ -19,15 +19,13 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi.h"
+#include "conns.h"
 #include "output.h"
+#include "sock.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Macros are not in BTF. */
-#define AF_INET	     2
-#define AF_INET6     10
-#define IPPROTO_TCP  6
-#define IPPROTO_UDP  17
 #define ETH_P_IP     0x0800
 #define ETH_P_IPV6   0x86DD
 #define IPV6_EXT_MAX 4
@@ -51,24 +49,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } drop_reasons SEC(".maps");
-
-/* What sonde tracks of one TCP connection while it lives. */
-struct conn {
-	struct sonde_owner owner;
-	__u64 start_ns;
-	__u64 last_report_ns;
-	__u32 resets_sent;
-	__u32 resets_received;
-	__u8 direction;
-	__u8 _pad[7];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 18);
-	__type(key, __u64); /* struct sock * */
-	__type(value, struct conn);
-} conns SEC(".maps");
 
 struct listen_key {
 	__u32 netns;
@@ -131,40 +111,6 @@ static __always_inline void current_owner(struct sonde_owner *o, __u32 from)
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 }
 
-static __always_inline __u32 sock_netns(struct sock *sk)
-{
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-}
-
-/* ::ffff:a.b.c.d */
-static __always_inline void map_v4(__u8 *dst, __be32 addr)
-{
-	__builtin_memset(dst, 0, 10);
-	dst[10] = 0xff;
-	dst[11] = 0xff;
-	__builtin_memcpy(dst + 12, &addr, 4);
-}
-
-/* Local end as source, remote as destination. */
-static __always_inline void sock_tuple(struct sonde_tuple *t, struct sock *sk)
-{
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-
-	t->family = family;
-	t->protocol = IPPROTO_TCP;
-	/* inet_sport, not skc_num: at TCP_CLOSE the kernel has already released
-	 * the port (skc_num is 0), while inet_sport still names it. */
-	t->sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (family == AF_INET) {
-		map_v4(t->saddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
-		map_v4(t->daddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
-	} else {
-		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	}
-}
-
 static __always_inline void emit_tcp(struct sock *sk, struct conn *c, __u8 report, __u8 state)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
@@ -196,13 +142,18 @@ static __always_inline void emit_tcp(struct sock *sk, struct conn *c, __u8 repor
 		ev.resets_sent = c->resets_sent;
 		ev.resets_received = c->resets_received;
 		ev.direction = c->direction;
+		ev.conn_id = c->conn_id;
 	}
 	output(&ev, sizeof(ev), SONDE_EVENT_TCP);
 }
 
 static __always_inline void track(__u64 sk, struct sonde_owner *owner, __u8 direction)
 {
-	struct conn c = {.start_ns = bpf_ktime_get_boot_ns(), .direction = direction};
+	struct conn c = {
+	    .start_ns = bpf_ktime_get_boot_ns(),
+	    .direction = direction,
+	    .conn_id = new_conn_id(),
+	};
 
 	if (owner)
 		c.owner = *owner;

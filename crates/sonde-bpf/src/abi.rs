@@ -5,6 +5,7 @@
 
 use std::mem::{offset_of, size_of};
 
+use crate::skel::capture::types as cap_btf;
 use crate::skel::network::types as net_btf;
 use crate::skel::process::types as btf;
 
@@ -17,8 +18,9 @@ pub const EVENT_EXIT: u16 = 2;
 pub const EVENT_FORK: u16 = 3;
 pub const EVENT_TCP: u16 = 4;
 pub const EVENT_DROP: u16 = 5;
+pub const EVENT_DATA: u16 = 6;
 /// One past the largest event type: the length of the kernel's `lost` array.
-pub const EVENT_TYPE_MAX: u32 = 6;
+pub const EVENT_TYPE_MAX: u32 = 7;
 
 pub const DIR_CONNECT: u8 = 1;
 pub const DIR_ACCEPT: u8 = 2;
@@ -31,6 +33,28 @@ pub const NET_DROP_REASONS_FULL: u32 = 2;
 pub const NET_RESETS_SENT_UNTRACKED: u32 = 3;
 pub const NET_UDP_FLOWS_UNTRACKED: u32 = 4;
 pub const NET_COUNTER_MAX: u32 = 5;
+
+pub const CAPTURE_MAX: usize = 16384;
+pub const SRC_READ: u8 = 1;
+pub const SRC_SENDFILE: u8 = 9;
+pub const SRC_SSL_READ: u8 = 10;
+pub const SRC_SSL_WRITE: u8 = 11;
+pub const DATA_TLS: u8 = 1 << 0;
+pub const DATA_PEER: u8 = 1 << 1;
+pub const LAYER_RAW: usize = 0;
+pub const LAYER_TLS: usize = 1;
+pub const EGRESS: u8 = 0;
+pub const INGRESS: u8 = 1;
+pub const CTL_MUTE_RAW: u32 = 1 << 0;
+pub const CTL_MUTE_TLS: u32 = 1 << 1;
+
+pub const CAP_CALLS: u32 = 0;
+pub const CAP_BYTES_COPIED: u32 = 1;
+pub const CAP_BYTES_NOT_COPIED: u32 = 2;
+pub const CAP_MUTED_CALLS: u32 = 3;
+pub const CAP_TLS_NO_SOCKET: u32 = 4;
+pub const CAP_CALLS_UNTRACKED: u32 = 5;
+pub const CAP_COUNTER_MAX: u32 = 6;
 
 pub const EXEC_ARGS_TRUNCATED: u32 = 1 << 0;
 pub const EXEC_CWD_TRUNCATED: u32 = 1 << 1;
@@ -145,6 +169,59 @@ pub struct TcpEvent {
     pub report: u8,
     pub last_state: u8,
     pub _pad: u8,
+    /// Random; requests carry the same id. 0 when the connection was untracked.
+    pub conn_id: u64,
+}
+
+/// What one socket call or OpenSSL call moved; `captured` bytes follow.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataEvent {
+    pub hdr: EventHeader,
+    /// Source = local end, destination = remote end (the call's peer with `DATA_PEER`).
+    pub tuple: Tuple,
+    /// Kernel address of the socket: the key of `capture_ctl`.
+    pub sock: u64,
+    pub conn_id: u64,
+    /// Stream position of the first byte, per socket, layer and direction.
+    pub offset: u64,
+    /// The process's start_boottime.
+    pub start_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    /// Bytes the call moved.
+    pub len: u32,
+    /// Bytes that follow the event.
+    pub captured: u32,
+    pub netns: u32,
+    /// `EGRESS` or `INGRESS`.
+    pub direction: u8,
+    /// `SRC_*`.
+    pub source: u8,
+    /// `DATA_*`.
+    pub flags: u8,
+    pub _pad: u8,
+    pub comm: [u8; 16],
+}
+
+/// Value of the kernel's `capture_ctl` map: how user space steers the capture
+/// of one socket. Applies only while `conn_id` matches the socket's.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureCtl {
+    pub conn_id: u64,
+    /// `[layer][direction]`: bytes below these stream offsets are not copied.
+    pub skip_until: [[u64; 2]; 2],
+    /// `CTL_*`.
+    pub flags: u32,
+    pub _pad: u32,
+}
+
+impl CaptureCtl {
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: repr(C), only integers, no padding (checked against the BTF below).
+        unsafe { std::slice::from_raw_parts((self as *const Self).cast::<u8>(), size_of::<Self>()) }
+    }
 }
 
 #[repr(C)]
@@ -284,7 +361,34 @@ same_layout!(
     netns = netns,
     direction = direction,
     report = report,
-    last_state = last_state
+    last_state = last_state,
+    conn_id = conn_id
+);
+same_layout!(
+    DataEvent,
+    cap_btf::sonde_data_event,
+    hdr = hdr,
+    tuple = tuple,
+    sock = sock,
+    conn_id = conn_id,
+    offset = offset,
+    start_ns = start_ns,
+    pid = pid,
+    tid = tid,
+    len = len,
+    captured = captured,
+    netns = netns,
+    direction = direction,
+    source = source,
+    flags = flags,
+    comm = comm
+);
+same_layout!(
+    CaptureCtl,
+    cap_btf::sonde_capture_ctl,
+    conn_id = conn_id,
+    skip_until = skip_until,
+    flags = flags
 );
 same_layout!(
     DropEvent,
@@ -328,7 +432,36 @@ mod tests {
         assert_eq!(value("SONDE_EVENT_FORK"), u64::from(EVENT_FORK));
         assert_eq!(value("SONDE_EVENT_TCP"), u64::from(EVENT_TCP));
         assert_eq!(value("SONDE_EVENT_DROP"), u64::from(EVENT_DROP));
+        assert_eq!(value("SONDE_EVENT_DATA"), u64::from(EVENT_DATA));
         assert_eq!(value("SONDE_EVENT_TYPE_MAX"), u64::from(EVENT_TYPE_MAX));
+        assert_eq!(value("SONDE_CAPTURE_MAX"), CAPTURE_MAX as u64);
+        for (name, ours) in [
+            ("SONDE_SRC_READ", SRC_READ),
+            ("SONDE_SRC_SENDFILE", SRC_SENDFILE),
+            ("SONDE_SRC_SSL_READ", SRC_SSL_READ),
+            ("SONDE_SRC_SSL_WRITE", SRC_SSL_WRITE),
+            ("SONDE_DATA_TLS", DATA_TLS),
+            ("SONDE_DATA_PEER", DATA_PEER),
+            ("SONDE_EGRESS", EGRESS),
+            ("SONDE_INGRESS", INGRESS),
+        ] {
+            assert_eq!(value(name), u64::from(ours), "{name}");
+        }
+        for (name, ours) in [
+            ("SONDE_LAYER_RAW", LAYER_RAW as u32),
+            ("SONDE_LAYER_TLS", LAYER_TLS as u32),
+            ("SONDE_CTL_MUTE_RAW", CTL_MUTE_RAW),
+            ("SONDE_CTL_MUTE_TLS", CTL_MUTE_TLS),
+            ("SONDE_CAP_CALLS", CAP_CALLS),
+            ("SONDE_CAP_BYTES_COPIED", CAP_BYTES_COPIED),
+            ("SONDE_CAP_BYTES_NOT_COPIED", CAP_BYTES_NOT_COPIED),
+            ("SONDE_CAP_MUTED_CALLS", CAP_MUTED_CALLS),
+            ("SONDE_CAP_TLS_NO_SOCKET", CAP_TLS_NO_SOCKET),
+            ("SONDE_CAP_CALLS_UNTRACKED", CAP_CALLS_UNTRACKED),
+            ("SONDE_CAP_COUNTER_MAX", CAP_COUNTER_MAX),
+        ] {
+            assert_eq!(value(name), u64::from(ours), "{name}");
+        }
         assert_eq!(value("SONDE_DIR_CONNECT"), u64::from(DIR_CONNECT));
         assert_eq!(value("SONDE_DIR_ACCEPT"), u64::from(DIR_ACCEPT));
         assert_eq!(value("SONDE_REPORT_INTERIM"), u64::from(REPORT_INTERIM));

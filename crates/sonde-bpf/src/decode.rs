@@ -4,8 +4,8 @@
 use std::mem::size_of;
 
 use crate::abi::{
-    DropEvent, EventHeader, ExecEvent, ExitEvent, ForkEvent, TcpEvent, ABI_VERSION, EVENT_DROP,
-    EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_TCP,
+    DataEvent, DropEvent, EventHeader, ExecEvent, ExitEvent, ForkEvent, TcpEvent, ABI_VERSION,
+    EVENT_DATA, EVENT_DROP, EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_TCP,
 };
 
 /// One decoded record, borrowing its strings from the ring buffer.
@@ -16,6 +16,15 @@ pub enum Record<'a> {
     Fork(ForkEvent),
     Tcp(TcpEvent),
     Drop(DropEvent),
+    Data(DataRecord<'a>),
+}
+
+/// What one socket or OpenSSL call moved, with the bytes that were copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataRecord<'a> {
+    pub event: DataEvent,
+    /// The first `event.captured` of the `event.len` bytes the call moved.
+    pub data: &'a [u8],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +48,7 @@ pub enum DecodeError {
     Size { declared: u32, actual: usize },
     #[error("unknown record type {0}")]
     UnknownType(u16),
-    #[error("exec record's string lengths overrun the record")]
+    #[error("record's variable-length part overruns the record")]
     Overrun,
 }
 
@@ -84,6 +93,7 @@ pub fn decode(bytes: &[u8]) -> Result<Record<'_>, DecodeError> {
         EVENT_DROP => read(bytes)
             .map(Record::Drop)
             .ok_or(DecodeError::Short(bytes.len())),
+        EVENT_DATA => decode_data(bytes).map(Record::Data),
         other => Err(DecodeError::UnknownType(other)),
     }
 }
@@ -103,6 +113,17 @@ fn decode_exec(bytes: &[u8]) -> Result<ExecRecord<'_>, DecodeError> {
         args: take(event.args_len as usize)?,
         event,
     })
+}
+
+fn decode_data(bytes: &[u8]) -> Result<DataRecord<'_>, DecodeError> {
+    let event: DataEvent = read(bytes).ok_or(DecodeError::Short(bytes.len()))?;
+    let data = bytes[size_of::<DataEvent>()..]
+        .get(..event.captured as usize)
+        .ok_or(DecodeError::Overrun)?;
+    if event.captured > event.len {
+        return Err(DecodeError::Overrun);
+    }
+    Ok(DataRecord { event, data })
 }
 
 /// Copies a plain-old-data ABI struct out of the front of `bytes` (also map

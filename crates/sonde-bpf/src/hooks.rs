@@ -120,6 +120,45 @@ pub const NETWORK_HOOKS: [Hook; 8] = [
     ),
 ];
 
+const fn socket_call(enter: &'static str, program: &'static str) -> Hook {
+    tracepoint(
+        enter,
+        program,
+        "a socket call's buffer (inet TCP and UDP sockets only)",
+    )
+}
+
+const fn socket_return(exit: &'static str) -> Hook {
+    tracepoint(
+        exit,
+        "exit_socket_call",
+        "the bytes a socket call moved, up to the capture limit",
+    )
+}
+
+/// The request capture's hooks (bpf/capture.bpf.c). The OpenSSL uprobes are
+/// attached per library as user space finds them.
+pub const CAPTURE_HOOKS: [Hook; 18] = [
+    socket_call("syscalls:sys_enter_read", "enter_read"),
+    socket_call("syscalls:sys_enter_write", "enter_write"),
+    socket_call("syscalls:sys_enter_readv", "enter_readv"),
+    socket_call("syscalls:sys_enter_writev", "enter_writev"),
+    socket_call("syscalls:sys_enter_recvfrom", "enter_recvfrom"),
+    socket_call("syscalls:sys_enter_sendto", "enter_sendto"),
+    socket_call("syscalls:sys_enter_recvmsg", "enter_recvmsg"),
+    socket_call("syscalls:sys_enter_sendmsg", "enter_sendmsg"),
+    socket_call("syscalls:sys_enter_sendfile64", "enter_sendfile"),
+    socket_return("syscalls:sys_exit_read"),
+    socket_return("syscalls:sys_exit_write"),
+    socket_return("syscalls:sys_exit_readv"),
+    socket_return("syscalls:sys_exit_writev"),
+    socket_return("syscalls:sys_exit_recvfrom"),
+    socket_return("syscalls:sys_exit_sendto"),
+    socket_return("syscalls:sys_exit_recvmsg"),
+    socket_return("syscalls:sys_exit_sendmsg"),
+    socket_return("syscalls:sys_exit_sendfile64"),
+];
+
 /// Attaches each hook's program in `object`.
 pub(crate) fn attach_all(object: &mut Object, hooks: &[Hook]) -> Result<Vec<Link>, BpfError> {
     hooks.iter().map(|hook| attach(object, hook)).collect()

@@ -3,6 +3,7 @@
 
 pub mod abi;
 mod capability;
+mod capture;
 mod counters;
 pub mod decode;
 mod drop_reasons;
@@ -14,10 +15,11 @@ mod plan;
 mod process;
 
 pub use capability::{probe_kernel, Capability, KernelReport};
+pub use capture::{CaptureControl, CaptureProgram};
 pub use counters::{PerCpuCounters, PerCpuHashCounters, SkippedRuns};
 pub use drop_reasons::DropReasons;
 pub use error::BpfError;
-pub use hooks::{Hook, HookKind, NETWORK_HOOKS, PROCESS_HOOKS};
+pub use hooks::{Hook, HookKind, CAPTURE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS};
 pub use mounts::{MountState, SpecialFs, BPFFS, TRACEFS};
 pub use network::{NetworkOptions, NetworkProgram};
 pub use plan::{plan_collectors, CollectorPlan};
@@ -34,5 +36,8 @@ mod skel {
     }
     pub mod network {
         include!(concat!(env!("OUT_DIR"), "/network.skel.rs"));
+    }
+    pub mod capture {
+        include!(concat!(env!("OUT_DIR"), "/capture.skel.rs"));
     }
 }

@@ -79,6 +79,11 @@ impl NetworkProgram {
         ))
     }
 
+    /// The connection table, which the capture programs share.
+    pub(crate) fn conns(&self) -> impl std::os::fd::AsFd + '_ {
+        &self.skel.maps.conns
+    }
+
     /// UDP flows (`abi::UdpKey` → `abi::UdpCounts`), for user space to read and age out.
     pub fn udp_flows(&self) -> Result<MapHandle, BpfError> {
         map_handle(&self.skel.maps.udp_flows, "udp_flows")
