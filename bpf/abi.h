@@ -224,6 +224,8 @@ enum sonde_data_source {
 	SONDE_SRC_SENDFILE = 9, /* never copied: its bytes come from a file */
 	SONDE_SRC_SSL_READ = 10,
 	SONDE_SRC_SSL_WRITE = 11,
+	SONDE_SRC_RECVMMSG = 12, /* its first message only */
+	SONDE_SRC_SENDMMSG = 13, /* its first message only */
 };
 
 /* sonde_data_event.flags */
@@ -290,7 +292,8 @@ enum sonde_capture_counter {
 	SONDE_CAP_MUTED_CALLS = 3, /* calls on sockets user space muted */
 	SONDE_CAP_TLS_NO_SOCKET = 4,   /* OpenSSL calls whose socket was never seen */
 	SONDE_CAP_CALLS_UNTRACKED = 5, /* the in-flight call table was full */
-	SONDE_CAP_COUNTER_MAX = 6,
+	SONDE_CAP_MMSG_UNREAD = 6,     /* messages after the first of sendmmsg/recvmmsg */
+	SONDE_CAP_COUNTER_MAX = 7,
 };
 
 #endif /* SONDE_ABI_H */

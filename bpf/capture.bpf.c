@@ -205,6 +205,7 @@ static __always_inline __u8 direction_of(__u8 source)
 	case SONDE_SRC_READV:
 	case SONDE_SRC_RECVFROM:
 	case SONDE_SRC_RECVMSG:
+	case SONDE_SRC_RECVMMSG:
 	case SONDE_SRC_SSL_READ:
 		return SONDE_INGRESS;
 	default:
@@ -326,6 +327,8 @@ static __always_inline void emit(struct sock *sk, struct sock_state *st, struct 
 		break;
 	case SONDE_SRC_RECVMSG:
 	case SONDE_SRC_SENDMSG:
+	case SONDE_SRC_RECVMMSG: /* struct mmsghdr begins with its msghdr */
+	case SONDE_SRC_SENDMMSG:
 		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)buf))
 			break;
 		peer_from(&r->ev, (__u64)msg.msg_name);
@@ -376,6 +379,15 @@ static __always_inline int leave(long ret)
 		bpf_map_update_elem(&ssl_socks, &key, &c.sk, BPF_ANY);
 		st->offset[SONDE_LAYER_RAW][direction_of(c.source) & 1] += ret;
 		return 0;
+	}
+	if (c.source == SONDE_SRC_RECVMMSG || c.source == SONDE_SRC_SENDMMSG) {
+		/* ret counts messages; the first one's length follows its msghdr. */
+		struct mmsghdr first;
+
+		if (bpf_probe_read_user(&first, sizeof(first), (void *)c.buf) || !first.msg_len)
+			return 0;
+		add(SONDE_CAP_MMSG_UNREAD, ret - 1);
+		ret = first.msg_len;
 	}
 	emit((struct sock *)c.sk, st, &c, SONDE_LAYER_RAW, ret);
 	return 0;
@@ -429,6 +441,18 @@ SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
 	return enter(ARG(0), ARG(1), 0, 0, SONDE_SRC_SENDMSG);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmmsg")
+int enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ARG(0), ARG(1), 0, 0, SONDE_SRC_RECVMMSG);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ARG(0), ARG(1), 0, 0, SONDE_SRC_SENDMMSG);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendfile64")

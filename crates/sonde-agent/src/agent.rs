@@ -8,7 +8,8 @@ use std::thread::JoinHandle;
 
 use serde::Serialize;
 use sonde_bpf::{
-    DropReasons, Hook, NetworkOptions, NetworkProgram, ProcessProgram, NETWORK_HOOKS, PROCESS_HOOKS,
+    CaptureProgram, DropReasons, Hook, NetworkOptions, NetworkProgram, ProcessProgram,
+    CAPTURE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS,
 };
 use sonde_event::{Event, EventKind, Timestamp, SCHEMA_VERSION};
 use sonde_store::{EventStore, StoreStats};
@@ -18,7 +19,10 @@ use crate::clock::BootClock;
 use crate::kernel_counters::KernelCounters;
 use crate::network_events::NetworkEvents;
 use crate::process_table::ProcessTable;
+use crate::processor::Processor;
+use crate::requests::RequestTracker;
 use crate::stats::{Stats, StatsSnapshot};
+use crate::tls_libraries::TlsWatcher;
 use crate::udp_flows::UdpReporter;
 use crate::writer::WriterConfig;
 use crate::{processor, ring_reader, writer, AgentConfig, AgentError};
@@ -32,6 +36,7 @@ pub struct Agent {
     threads: Vec<JoinHandle<()>>,
     // Declared last: detached after the threads that read from them have stopped.
     _process: ProcessProgram,
+    _capture: Arc<CaptureProgram>,
     _network: NetworkProgram,
 }
 
@@ -80,15 +85,25 @@ impl Agent {
             report_interval: config.tcp_report_interval,
             drop_records_per_sec: config.drop_records_per_sec,
         })?;
+        let capture = Arc::new(CaptureProgram::load(config.capture_ring_bytes, &network)?);
         let reasons = DropReasons::from_running_kernel().map_err(AgentError::DropReasons)?;
         let counters = KernelCounters {
-            lost: vec![process.lost_counter()?, network.lost_counter()?],
+            lost: vec![
+                process.lost_counter()?,
+                network.lost_counter()?,
+                capture.lost_counter()?,
+            ],
             net: network.counters()?,
             drop_reasons: network.drop_reasons()?,
             names: reasons.clone(),
-            skipped: vec![process.skipped_runs()?, network.skipped_runs()?],
+            skipped: vec![
+                process.skipped_runs()?,
+                network.skipped_runs()?,
+                capture.skipped_runs()?,
+            ],
+            capture: capture.counters()?,
         };
-        let rings = vec![process.events()?, network.events()?];
+        let rings = vec![process.events()?, network.events()?, capture.events()?];
         let stop = Arc::new(AtomicBool::new(false));
         let (live, _) = broadcast::channel(config.live_buffer);
         let (record_tx, record_rx) = crossbeam_channel::bounded(config.record_queue);
@@ -105,7 +120,10 @@ impl Agent {
             clock,
             config.udp_idle_timeout,
         );
-        let udp_every = config.udp_report_interval;
+        let requests = RequestTracker::new(clock, Some(capture.control()?), stats.clone());
+        // Before any traffic is read: the system's libssl and those mapped now.
+        let mut tls = TlsWatcher::new(capture.clone());
+        tls.scan(&stats);
         let mut threads = Vec::new();
         let (s, st) = (stats.clone(), stop.clone());
         threads.push(spawn("sonde-ring", move || {
@@ -114,15 +132,15 @@ impl Agent {
         table.seed_from_procfs(store.as_ref());
         let s = stats.clone();
         threads.push(spawn("sonde-process", move || {
-            processor::run(
+            let p = Processor {
                 table,
-                network_events,
+                network: network_events,
                 udp,
-                udp_every,
-                record_rx,
-                event_tx,
-                s,
-            )
+                udp_every: config.udp_report_interval,
+                requests,
+                tls,
+            };
+            processor::run(p, record_rx, event_tx, s)
         })?);
         let writer_config = WriterConfig {
             batch_max: config.batch_max,
@@ -146,6 +164,7 @@ impl Agent {
             stop,
             threads,
             _process: process,
+            _capture: capture,
             _network: network,
         })
     }
@@ -222,6 +241,10 @@ impl AgentHandle {
                 CollectorStatus {
                     name: "network",
                     hooks: NETWORK_HOOKS.to_vec(),
+                },
+                CollectorStatus {
+                    name: "requests",
+                    hooks: CAPTURE_HOOKS.to_vec(),
                 },
             ],
             lost_total: pipeline.total_lost(),

@@ -8,6 +8,8 @@ use sonde_store::Retention;
 pub struct AgentConfig {
     /// Kernel ring buffer size in bytes (rounded up to a power of two).
     pub ring_bytes: u32,
+    /// The request capture's ring buffer (it carries socket bytes).
+    pub capture_ring_bytes: u32,
     /// Record batches (one per ring-buffer drain, at most 4096 records each)
     /// queued between the ring-buffer reader and the process table.
     pub record_queue: usize,
@@ -35,6 +37,7 @@ impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
             ring_bytes: 32 << 20,
+            capture_ring_bytes: 64 << 20,
             // 64 batches of at most 4096 records: ~260k records, tens of MB
             // at worst, several seconds of the fastest exec storm.
             record_queue: 64,

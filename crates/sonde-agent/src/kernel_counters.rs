@@ -16,6 +16,8 @@ pub struct KernelCounters {
     pub names: DropReasons,
     /// Runs of each object's programs the kernel skipped.
     pub skipped: Vec<SkippedRuns>,
+    /// The capture programs' counters (`abi::CAP_*`).
+    pub capture: PerCpuCounters,
 }
 
 impl KernelCounters {
@@ -36,6 +38,9 @@ impl KernelCounters {
             slot.store(n, Relaxed);
         }
         for (slot, n) in stats.net.iter().zip(self.net.read()?) {
+            slot.store(n, Relaxed);
+        }
+        for (slot, n) in stats.requests.capture.iter().zip(self.capture.read()?) {
             slot.store(n, Relaxed);
         }
         if let Ok(mut map) = stats.kernel_skipped_runs.lock() {

@@ -7,13 +7,16 @@ mod config;
 mod kallsyms;
 mod kernel_counters;
 mod labelled_counter;
+mod labelled_histogram;
 mod network_events;
 mod process_table;
 mod processor;
 mod procfs;
 mod record_batch;
+mod requests;
 mod ring_reader;
 mod stats;
+mod tls_libraries;
 mod udp_flows;
 mod writer;
 

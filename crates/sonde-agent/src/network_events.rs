@@ -113,7 +113,7 @@ impl NetworkEvents {
     }
 }
 
-fn unspecified() -> Endpoint {
+pub(crate) fn unspecified() -> Endpoint {
     Endpoint {
         ip: IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         port: 0,
@@ -121,7 +121,7 @@ fn unspecified() -> Endpoint {
 }
 
 /// (source, destination); `None` where the packet's headers were not read.
-fn endpoints(t: &Tuple) -> (Option<Endpoint>, Option<Endpoint>) {
+pub(crate) fn endpoints(t: &Tuple) -> (Option<Endpoint>, Option<Endpoint>) {
     if t.family == 0 {
         return (None, None);
     }

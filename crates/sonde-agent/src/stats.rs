@@ -10,13 +10,14 @@ use serde::Serialize;
 use std::sync::Mutex;
 
 use crate::labelled_counter::LabelledCounter;
+use crate::requests::stats::{RequestSnapshot, RequestStats, CAPTURE_COUNTERS};
 
 use sonde_bpf::abi::{EVENT_TYPE_MAX, NET_COUNTER_MAX};
 use sonde_bpf::decode::DecodeError;
 
 /// Kernel record types by ABI number, as metric labels.
 pub const RECORD_TYPES: [&str; EVENT_TYPE_MAX as usize] =
-    ["none", "exec", "exit", "fork", "tcp", "drop"];
+    ["none", "exec", "exit", "fork", "tcp", "drop", "data"];
 
 /// `abi::NET_*` counters, as metric names.
 pub const NET_COUNTERS: [&str; NET_COUNTER_MAX as usize] = [
@@ -78,6 +79,8 @@ pub struct Stats {
     /// Live events a slow `--follow` client missed.
     pub subscriber_lagged: AtomicU64,
     pub process_table_size: AtomicU64,
+    /// The request path: capture, streams, parsers, RED metrics.
+    pub requests: RequestStats,
 }
 
 impl Stats {
@@ -175,6 +178,7 @@ impl Stats {
             retention_deleted_events: self.retention_deleted_events.load(Relaxed),
             subscriber_lagged: self.subscriber_lagged.load(Relaxed),
             process_table_size: self.process_table_size.load(Relaxed),
+            requests: self.requests.snapshot(),
         }
     }
 }
@@ -238,6 +242,7 @@ pub struct StatsSnapshot {
     pub retention_deleted_events: u64,
     pub subscriber_lagged: u64,
     pub process_table_size: u64,
+    pub requests: RequestSnapshot,
 }
 
 impl StatsSnapshot {
@@ -254,6 +259,10 @@ impl StatsSnapshot {
             + self.net.get(NET_COUNTERS[2]).copied().unwrap_or(0)
             + self.net.get(NET_COUNTERS[4]).copied().unwrap_or(0)
             + self.kernel_skipped_runs.values().sum::<u64>()
+            + [CAPTURE_COUNTERS[4], CAPTURE_COUNTERS[5]]
+                .iter()
+                .map(|c| self.requests.capture.get(*c).copied().unwrap_or(0))
+                .sum::<u64>()
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -305,6 +314,7 @@ impl StatsSnapshot {
                 ("{type=\"tcp_connection\"}".into(), self.tcp_events),
                 ("{type=\"packet_drop\"}".into(), self.drop_events),
                 ("{type=\"udp_flow\"}".into(), self.udp_events),
+                ("{type=\"request\"}".into(), self.requests.requests),
             ],
         );
         family(
@@ -443,6 +453,7 @@ impl StatsSnapshot {
             "Processes in the process table.",
             &one(self.process_table_size),
         );
+        self.requests.write_prometheus(&mut out);
         out
     }
 }

@@ -26,6 +26,7 @@ pub const DIR_CONNECT: u8 = 1;
 pub const DIR_ACCEPT: u8 = 2;
 pub const REPORT_INTERIM: u8 = 1;
 pub const OWNER_NONE: u32 = 0;
+pub const OWNER_IO: u32 = 3;
 
 pub const NET_CONNS_UNTRACKED: u32 = 0;
 pub const NET_DROPS_SUPPRESSED: u32 = 1;
@@ -54,7 +55,8 @@ pub const CAP_BYTES_NOT_COPIED: u32 = 2;
 pub const CAP_MUTED_CALLS: u32 = 3;
 pub const CAP_TLS_NO_SOCKET: u32 = 4;
 pub const CAP_CALLS_UNTRACKED: u32 = 5;
-pub const CAP_COUNTER_MAX: u32 = 6;
+pub const CAP_MMSG_UNREAD: u32 = 6;
+pub const CAP_COUNTER_MAX: u32 = 7;
 
 pub const EXEC_ARGS_TRUNCATED: u32 = 1 << 0;
 pub const EXEC_CWD_TRUNCATED: u32 = 1 << 1;
@@ -458,6 +460,7 @@ mod tests {
             ("SONDE_CAP_MUTED_CALLS", CAP_MUTED_CALLS),
             ("SONDE_CAP_TLS_NO_SOCKET", CAP_TLS_NO_SOCKET),
             ("SONDE_CAP_CALLS_UNTRACKED", CAP_CALLS_UNTRACKED),
+            ("SONDE_CAP_MMSG_UNREAD", CAP_MMSG_UNREAD),
             ("SONDE_CAP_COUNTER_MAX", CAP_COUNTER_MAX),
         ] {
             assert_eq!(value(name), u64::from(ours), "{name}");
@@ -466,6 +469,7 @@ mod tests {
         assert_eq!(value("SONDE_DIR_ACCEPT"), u64::from(DIR_ACCEPT));
         assert_eq!(value("SONDE_REPORT_INTERIM"), u64::from(REPORT_INTERIM));
         assert_eq!(value("SONDE_OWNER_NONE"), u64::from(OWNER_NONE));
+        assert_eq!(value("SONDE_OWNER_IO"), u64::from(OWNER_IO));
         assert_eq!(
             value("SONDE_NET_CONNS_UNTRACKED"),
             u64::from(NET_CONNS_UNTRACKED)

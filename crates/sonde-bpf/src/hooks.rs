@@ -138,7 +138,7 @@ const fn socket_return(exit: &'static str) -> Hook {
 
 /// The request capture's hooks (bpf/capture.bpf.c). The OpenSSL uprobes are
 /// attached per library as user space finds them.
-pub const CAPTURE_HOOKS: [Hook; 18] = [
+pub const CAPTURE_HOOKS: [Hook; 22] = [
     socket_call("syscalls:sys_enter_read", "enter_read"),
     socket_call("syscalls:sys_enter_write", "enter_write"),
     socket_call("syscalls:sys_enter_readv", "enter_readv"),
@@ -147,6 +147,8 @@ pub const CAPTURE_HOOKS: [Hook; 18] = [
     socket_call("syscalls:sys_enter_sendto", "enter_sendto"),
     socket_call("syscalls:sys_enter_recvmsg", "enter_recvmsg"),
     socket_call("syscalls:sys_enter_sendmsg", "enter_sendmsg"),
+    socket_call("syscalls:sys_enter_recvmmsg", "enter_recvmmsg"),
+    socket_call("syscalls:sys_enter_sendmmsg", "enter_sendmmsg"),
     socket_call("syscalls:sys_enter_sendfile64", "enter_sendfile"),
     socket_return("syscalls:sys_exit_read"),
     socket_return("syscalls:sys_exit_write"),
@@ -156,6 +158,8 @@ pub const CAPTURE_HOOKS: [Hook; 18] = [
     socket_return("syscalls:sys_exit_sendto"),
     socket_return("syscalls:sys_exit_recvmsg"),
     socket_return("syscalls:sys_exit_sendmsg"),
+    socket_return("syscalls:sys_exit_recvmmsg"),
+    socket_return("syscalls:sys_exit_sendmmsg"),
     socket_return("syscalls:sys_exit_sendfile64"),
 ];
 

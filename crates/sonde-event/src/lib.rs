@@ -7,18 +7,23 @@ pub mod exec_id;
 mod filter;
 mod network;
 mod process;
+mod request;
 mod service_map;
 mod time;
 
 pub use container::{parse_container, Container, ContainerRuntime};
 pub use exec_id::ExecIds;
-pub use filter::{EventFilter, EventKind, Verdict};
+pub use filter::{EventFilter, EventKind, ParseStatusError, StatusMatch, Verdict};
 pub use network::{
     protocol_name, Direction, Endpoint, Interface, PacketDrop, TcpConnection, TcpEnd, UdpFlow,
     Workload,
 };
 pub use process::{
     Ancestor, Cgroup, ExitStatus, Namespaces, Origin, Process, ProcessExec, ProcessExit,
+};
+pub use request::{
+    AppProtocol, DnsAnswer, DnsDetail, DnsQuestion, HttpDetail, Observation, Request, RequestFlag,
+    SeenBy, Transport,
 };
 pub use service_map::{Edge, EdgeStats, Node, ServiceMap};
 pub use time::Timestamp;
@@ -40,6 +45,7 @@ pub enum Event {
     TcpConnection(TcpConnection),
     PacketDrop(PacketDrop),
     UdpFlow(UdpFlow),
+    Request(Request),
 }
 
 /// The process an event is about, whatever the event's type.
@@ -85,6 +91,7 @@ impl Event {
             Event::TcpConnection(e) => e.time,
             Event::PacketDrop(e) => e.time,
             Event::UdpFlow(e) => e.time,
+            Event::Request(e) => e.time,
         }
     }
 
@@ -95,6 +102,7 @@ impl Event {
             Event::TcpConnection(_) => EventKind::TcpConnection,
             Event::PacketDrop(_) => EventKind::PacketDrop,
             Event::UdpFlow(_) => EventKind::UdpFlow,
+            Event::Request(_) => EventKind::Request,
         }
     }
 
@@ -106,6 +114,11 @@ impl Event {
             Event::TcpConnection(e) => e.process.as_ref().map(Into::into),
             Event::PacketDrop(e) => e.process.as_ref().map(Into::into),
             Event::UdpFlow(e) => e.process.as_ref().map(Into::into),
+            Event::Request(e) => e
+                .server_process
+                .as_ref()
+                .or(e.client_process.as_ref())
+                .map(Into::into),
         }
     }
 

@@ -111,7 +111,10 @@ impl ServiceMap {
                 }
                 Event::PacketDrop(_) => {}
                 // UDP has no client and server to draw an edge between (yet).
-                Event::UdpFlow(_) | Event::ProcessExec(_) | Event::ProcessExit(_) => {}
+                Event::UdpFlow(_)
+                | Event::Request(_)
+                | Event::ProcessExec(_)
+                | Event::ProcessExit(_) => {}
             }
         }
         let mut map = Builder::default();

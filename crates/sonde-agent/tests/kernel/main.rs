@@ -5,8 +5,10 @@
 
 mod harness;
 mod netns;
+mod servers;
 
 mod cgroups;
 mod lifecycle;
 mod network;
+mod requests;
 mod startup;

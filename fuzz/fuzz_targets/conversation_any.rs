@@ -1,0 +1,4 @@
+#![no_main]
+//! cargo-fuzz target; the body lives in `sonde_proto::fuzzing` so the stable smoke test runs it too.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sonde_proto::fuzzing::conversation_any(data));
