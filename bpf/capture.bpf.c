@@ -254,11 +254,14 @@ static __always_inline __u32 copy_iov(__u8 *dst, __u64 iov, __u64 iovcnt, __u64 
 	return off;
 }
 
-/* Puts the call's peer address, if it names one, as the tuple's remote end. */
+/* Puts the call's peer address, if it names one, as an unconnected socket's remote end. */
 static __always_inline void peer_from(struct sonde_data_event *ev, __u64 addr)
 {
 	struct sockaddr_in6 sa = {};
 
+	/* A connected socket's peer is its own; recvmsg names it anyway. */
+	if (ev->tuple.dport)
+		return;
 	if (!addr || bpf_probe_read_user(&sa, sizeof(sa), (void *)addr))
 		return;
 	if (sa.sin6_family == AF_INET) {
