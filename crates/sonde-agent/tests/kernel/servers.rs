@@ -3,7 +3,7 @@
 //! a temporary directory and is stopped when dropped.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -103,10 +103,6 @@ impl Nginx {
             .lines()
             .map(str::to_string)
             .collect()
-    }
-
-    pub fn path(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
     }
 }
 
