@@ -61,7 +61,7 @@ pub fn run(
             p.requests.tick(&mut out);
             forward(
                 &events,
-                out.into_iter().map(Event::Request).collect(),
+                out.into_iter().map(|r| Event::Request(Box::new(r))).collect(),
                 &stats,
             );
             last_tick = Instant::now();
@@ -129,7 +129,7 @@ fn handle(p: &mut Processor, bytes: &[u8], stats: &Stats, out: &mut Vec<Event>) 
         Ok(Record::Data(data)) => {
             let mut requests = Vec::new();
             p.requests.on_data(&data, &p.table, &mut requests);
-            out.extend(requests.into_iter().map(Event::Request));
+            out.extend(requests.into_iter().map(|r| Event::Request(Box::new(r))));
         }
         Err(e) => {
             tracing::debug!(error = %e, "undecodable ring buffer record");

@@ -45,7 +45,8 @@ pub enum Event {
     TcpConnection(TcpConnection),
     PacketDrop(PacketDrop),
     UdpFlow(UdpFlow),
-    Request(Request),
+    /// Boxed: by far the largest event.
+    Request(Box<Request>),
 }
 
 /// The process an event is about, whatever the event's type.

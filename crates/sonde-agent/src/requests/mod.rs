@@ -26,7 +26,7 @@ use crate::clock::BootClock;
 use crate::network_events::{endpoints, unspecified};
 use crate::process_table::ProcessTable;
 use crate::stats::Stats;
-use pairing::{Paired, Pairing};
+use pairing::Pairing;
 use stream::Stream;
 
 const IPPROTO_UDP: u8 = 17;
@@ -226,9 +226,8 @@ impl RequestTracker {
         }
         let now = stream.last_ns;
         for (r, ordinal) in ready {
-            match self.pairing.offer(r, ordinal, now) {
-                Paired::Emit(r, joined) => self.emit(r, joined, out),
-                Paired::Held => {}
+            if let Some((r, joined)) = self.pairing.offer(r, ordinal, now) {
+                self.emit(r, joined, out);
             }
         }
     }

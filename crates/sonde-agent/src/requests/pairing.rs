@@ -23,12 +23,9 @@ pub struct Pairing {
 const HELD_MAX: usize = 1 << 16;
 const LOCAL_IPS_MAX: usize = 4096;
 
-pub enum Paired {
-    /// Ready to emit (alone, or joined).
-    Emit(Request, bool),
-    /// Held for its twin.
-    Held,
-}
+/// A view ready to emit and whether it was joined with its twin; `None`
+/// while it is held for its twin.
+pub type Paired = Option<(Request, bool)>;
 
 impl Pairing {
     pub fn note_local(&mut self, ip: IpAddr) {
@@ -48,7 +45,7 @@ impl Pairing {
     /// Offers one view, seen at `now_ns`.
     pub fn offer(&mut self, r: Request, ordinal: u64, now_ns: u64) -> Paired {
         if !self.peer_is_local(&r) {
-            return Paired::Emit(r, false);
+            return Some((r, false));
         }
         let key = (r.client, r.server, ordinal);
         match self.held.remove(&key) {
@@ -59,18 +56,18 @@ impl Pairing {
                     (twin, r)
                 };
                 client.merge_server_view(server);
-                Paired::Emit(client, true)
+                Some((client, true))
             }
             Some(same) => {
                 // The same end twice (a reused tuple): let the older go.
                 self.held.insert(key, (r, now_ns));
                 self.order.push_back((key, now_ns));
-                Paired::Emit(same.0, false)
+                Some((same.0, false))
             }
             None => {
                 self.held.insert(key, (r, now_ns));
                 self.order.push_back((key, now_ns));
-                Paired::Held
+                None
             }
         }
     }

@@ -18,7 +18,7 @@ fn requests_to(agent: &mut TestAgent, port: u16, prefix: &str, count: usize) -> 
             .iter()
             .filter_map(|e| match &**e {
                 Event::Request(r) if r.server.port == port && r.target.starts_with(prefix) => {
-                    Some(r.clone())
+                    Some((**r).clone())
                 }
                 _ => None,
             })
@@ -259,7 +259,9 @@ fn garbage_split_writes_and_orphans_are_counted_not_invented() {
     // A connection opened, and a request sent, before the agent starts.
     let mut early = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (mut early_server, _) = listener.accept().unwrap();
-    early.write_all(b"GET /before HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    early
+        .write_all(b"GET /before HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut buf = [0u8; 4096];
     let _ = early_server.read(&mut buf).unwrap();
     let Some(mut agent) = harness::start() else {
@@ -273,7 +275,9 @@ fn garbage_split_writes_and_orphans_are_counted_not_invented() {
     // Garbage: 64 KiB of binary, well past the inference limit.
     let mut garbage = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (mut garbage_server, _) = listener.accept().unwrap();
-    let noise: Vec<u8> = (0..65536u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let noise: Vec<u8> = (0..65536u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     for round in 0..2 {
         for chunk in noise.chunks(4096) {
             garbage.write_all(chunk).unwrap();
