@@ -61,7 +61,9 @@ pub fn run(
             p.requests.tick(&mut out);
             forward(
                 &events,
-                out.into_iter().map(|r| Event::Request(Box::new(r))).collect(),
+                out.into_iter()
+                    .map(|r| Event::Request(Box::new(r)))
+                    .collect(),
                 &stats,
             );
             last_tick = Instant::now();

@@ -1,5 +1,6 @@
 //! `GET /api/v1/events`: stored events, optionally followed by live ones,
-//! as JSON lines (`application/x-ndjson`).
+//! as JSON lines (`application/x-ndjson`). `GET /api/v1/requests` is the
+//! same, for request events only.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -9,133 +10,36 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::Response;
-use serde::Deserialize;
 use sonde_agent::AgentHandle;
-use std::net::IpAddr;
-
-use sonde_event::{Event, EventFilter, EventKind, Timestamp, Verdict};
-use sonde_store::Query as StoreQuery;
+use sonde_event::{Event, EventFilter, EventKind, Timestamp};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::ApiError;
-
-/// Query parameters, as `sonde events` sends them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventsParams {
-    /// RFC 3339 time or a duration ago (`5m`).
-    pub since: Option<String>,
-    pub until: Option<String>,
-    /// Comma-separated event types (`process_exec,process_exit` or `exec,exit`).
-    #[serde(rename = "type")]
-    pub kinds: Option<String>,
-    pub pid: Option<u32>,
-    pub binary: Option<String>,
-    pub comm: Option<String>,
-    pub container: Option<String>,
-    pub exec_id: Option<String>,
-    /// Either end's address.
-    pub ip: Option<String>,
-    /// Client (connections) or source (drops) address.
-    pub from_ip: Option<String>,
-    /// Server (connections) or destination (drops) address.
-    pub to_ip: Option<String>,
-    pub port: Option<u16>,
-    pub protocol: Option<String>,
-    /// `forwarded` or `dropped`.
-    pub verdict: Option<String>,
-    pub drop_reason: Option<String>,
-    /// The first N matches.
-    pub limit: Option<usize>,
-    /// The last N matches.
-    pub last: Option<usize>,
-    /// Keep the response open and stream live events after the stored ones.
-    #[serde(default)]
-    pub follow: bool,
-}
-
-/// Most events one non-follow request returns.
-const MAX_EVENTS: usize = 100_000;
-
-impl EventsParams {
-    fn filter(&self) -> Result<EventFilter, ApiError> {
-        let kinds = match &self.kinds {
-            None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .filter(|k| !k.is_empty())
-                .map(|k| k.parse::<EventKind>().map_err(ApiError::BadRequest))
-                .collect::<Result<_, _>>()?,
-        };
-        let ip = |name: &str, text: &Option<String>| {
-            text.as_deref()
-                .map(|t| {
-                    t.parse::<IpAddr>().map_err(|_| {
-                        ApiError::BadRequest(format!("{name}: `{t}` is not an IP address"))
-                    })
-                })
-                .transpose()
-        };
-        Ok(EventFilter {
-            kinds,
-            pid: self.pid,
-            binary: self.binary.clone(),
-            comm: self.comm.clone(),
-            container: self.container.clone(),
-            exec_id: self.exec_id.clone(),
-            ip: ip("ip", &self.ip)?,
-            from_ip: ip("from_ip", &self.from_ip)?,
-            to_ip: ip("to_ip", &self.to_ip)?,
-            port: self.port,
-            protocol: self.protocol.clone(),
-            verdict: self
-                .verdict
-                .as_deref()
-                .map(str::parse::<Verdict>)
-                .transpose()
-                .map_err(ApiError::BadRequest)?,
-            drop_reason: self.drop_reason.clone(),
-        })
-    }
-
-    fn store_query(&self, filter: EventFilter, now: Timestamp) -> Result<StoreQuery, ApiError> {
-        let time = |t: &Option<String>| {
-            t.as_deref()
-                .map(|t| Timestamp::parse_relative(t, now).map_err(ApiError::BadRequest))
-                .transpose()
-        };
-        if self.limit.is_some() && self.last.is_some() {
-            return Err(ApiError::BadRequest(
-                "give `limit` or `last`, not both".into(),
-            ));
-        }
-        let n = self.last.or(self.limit).unwrap_or(MAX_EVENTS);
-        if n > MAX_EVENTS {
-            return Err(ApiError::BadRequest(format!(
-                "at most {MAX_EVENTS} events per request"
-            )));
-        }
-        Ok(StoreQuery {
-            since: time(&self.since)?,
-            until: time(&self.until)?,
-            filter,
-            limit: Some(n),
-            tail: self.last.is_some(),
-        })
-    }
-
-    /// A follow with no starting point shows only what happens from now on.
-    fn wants_stored(&self) -> bool {
-        !self.follow || self.since.is_some() || self.last.is_some() || self.limit.is_some()
-    }
-}
+use crate::{ApiError, EventsParams};
 
 pub async fn events(
     State(agent): State<AgentHandle>,
     params: Result<Query<EventsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    stream(agent, params).await
+}
+
+pub async fn requests(
+    State(agent): State<AgentHandle>,
+    params: Result<Query<EventsParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(mut params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if params.kinds.is_some() {
+        return Err(ApiError::BadRequest(
+            "`type` is not a parameter of /api/v1/requests; use /api/v1/events".into(),
+        ));
+    }
+    params.kinds = Some(EventKind::Request.as_str().into());
+    stream(agent, params).await
+}
+
+async fn stream(agent: AgentHandle, params: EventsParams) -> Result<Response, ApiError> {
     let filter = params.filter()?;
     let query = params.store_query(filter.clone(), Timestamp::now())?;
     // Subscribe before reading the store, so nothing falls between the two.
@@ -206,6 +110,7 @@ fn identity(event: &Event) -> Identity {
             d.destination.map_or(0, |e| e.port),
         ),
         Event::UdpFlow(u) => (u.local.port, u.remote.port),
+        Event::Request(r) => (r.client.port, r.server.port),
         Event::ProcessExec(_) | Event::ProcessExit(_) => (0, 0),
     };
     (

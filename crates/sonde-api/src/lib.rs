@@ -1,6 +1,7 @@
 //! sonde's HTTP API, bound to loopback by default:
 //!
 //! - `GET /api/v1/events` — stored and live events as JSON lines
+//! - `GET /api/v1/requests` — the same, for request events only
 //! - `GET /api/v1/map` — the service map over a time range
 //! - `GET /api/v1/status` — collectors, pipeline counters, store size
 //! - `GET /metrics` — the same counters in Prometheus text format
@@ -8,9 +9,10 @@
 mod error;
 mod events;
 mod map;
+mod params;
 
 pub use error::ApiError;
-pub use events::EventsParams;
+pub use params::EventsParams;
 
 use axum::extract::State;
 use axum::http::header;
@@ -22,6 +24,7 @@ use sonde_agent::AgentHandle;
 pub fn router(agent: AgentHandle) -> Router {
     Router::new()
         .route("/api/v1/events", get(events::events))
+        .route("/api/v1/requests", get(events::requests))
         .route("/api/v1/map", get(map::map))
         .route("/api/v1/status", get(status))
         .route("/metrics", get(metrics))

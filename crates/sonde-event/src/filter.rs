@@ -4,7 +4,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Endpoint, Event};
+use crate::{Endpoint, Event, Subject};
+
+mod request;
+
+pub use request::{ParseStatusError, StatusMatch};
 
 /// The kinds of event, as named in the API and on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -15,15 +19,17 @@ pub enum EventKind {
     TcpConnection,
     PacketDrop,
     UdpFlow,
+    Request,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::ProcessExec,
         EventKind::ProcessExit,
         EventKind::TcpConnection,
         EventKind::PacketDrop,
         EventKind::UdpFlow,
+        EventKind::Request,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +39,7 @@ impl EventKind {
             EventKind::TcpConnection => "tcp_connection",
             EventKind::PacketDrop => "packet_drop",
             EventKind::UdpFlow => "udp_flow",
+            EventKind::Request => "request",
         }
     }
 
@@ -44,6 +51,7 @@ impl EventKind {
             EventKind::TcpConnection => "tcp",
             EventKind::PacketDrop => "drop",
             EventKind::UdpFlow => "udp",
+            EventKind::Request => "request",
         }
     }
 }
@@ -94,8 +102,9 @@ impl FromStr for Verdict {
 }
 
 /// What to keep of a stream of events. Every field that is set must match;
-/// an empty filter keeps everything. Network fields match network events
-/// only.
+/// an empty filter keeps everything. Network fields match network and
+/// request events only; request fields match request events only. A request
+/// matches the process fields when its client or its server process does.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventFilter {
     /// Any of these kinds (empty: all kinds).
@@ -122,6 +131,14 @@ pub struct EventFilter {
     pub verdict: Option<Verdict>,
     /// The drop reason's name (`NO_SOCKET`).
     pub drop_reason: Option<String>,
+    /// The response's status: `5xx`, `404`, `NXDOMAIN`.
+    pub status: Option<StatusMatch>,
+    /// The request target (HTTP) or name (DNS): a prefix, or a glob over the
+    /// whole target when it holds a `*`.
+    pub path: Option<String>,
+    /// Requests that took at least this long; those without a latency do not
+    /// match.
+    pub min_latency_ns: Option<u64>,
 }
 
 /// The network side of an event, for the network filters.
@@ -159,6 +176,13 @@ fn flow(event: &Event) -> Option<Flow<'_>> {
             verdict: Verdict::Forwarded,
             reason: None,
         }),
+        Event::Request(r) => Some(Flow {
+            from: Some(r.client),
+            to: Some(r.server),
+            protocol: r.protocol.as_str(),
+            verdict: Verdict::Forwarded,
+            reason: None,
+        }),
         Event::ProcessExec(_) | Event::ProcessExit(_) => None,
     }
 }
@@ -168,6 +192,7 @@ impl EventFilter {
         (self.kinds.is_empty() || self.kinds.contains(&event.kind()))
             && self.matches_subject(event)
             && self.matches_network(event)
+            && self.matches_request(event)
     }
 
     fn has_process_fields(&self) -> bool {
@@ -182,9 +207,17 @@ impl EventFilter {
         if !self.has_process_fields() {
             return true;
         }
-        let Some(p) = event.subject() else {
-            return false;
+        let subjects = match event {
+            Event::Request(r) => [
+                r.client_process.as_ref().map(Into::into),
+                r.server_process.as_ref().map(Into::into),
+            ],
+            _ => [event.subject(), None],
         };
+        subjects.into_iter().flatten().any(|p| self.is_subject(p))
+    }
+
+    fn is_subject(&self, p: Subject<'_>) -> bool {
         self.pid.is_none_or(|pid| p.pid == pid)
             && self.comm.as_deref().is_none_or(|c| p.comm == c)
             && self
@@ -231,9 +264,29 @@ impl EventFilter {
                 .as_deref()
                 .is_none_or(|r| f.reason.is_some_and(|x| x.eq_ignore_ascii_case(r)))
     }
+
+    fn matches_request(&self, event: &Event) -> bool {
+        if self.status.is_none() && self.path.is_none() && self.min_latency_ns.is_none() {
+            return true;
+        }
+        let Event::Request(r) = event else {
+            return false;
+        };
+        self.status.is_none_or(|s| s.matches(r))
+            && self
+                .path
+                .as_deref()
+                .is_none_or(|p| request::target_matches(p, &r.target))
+            && self
+                .min_latency_ns
+                .is_none_or(|min| r.latency_ns.is_some_and(|l| l >= min))
+    }
 }
 
 /// 10.0.0.1 and ::ffff:10.0.0.1 are the same address.
 fn same_ip(a: IpAddr, b: IpAddr) -> bool {
     a.to_canonical() == b.to_canonical()
 }
+
+#[cfg(test)]
+mod tests;

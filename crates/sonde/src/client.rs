@@ -68,21 +68,17 @@ impl Client {
         serde_json::from_str(&body).context("the agent's answer is not JSON")
     }
 
-    /// Calls `each` for every line of a (possibly endless) JSON-lines answer;
-    /// stops early when `each` returns false.
+    /// The lines of a (possibly endless) JSON-lines answer, once the agent
+    /// has accepted the request.
     pub fn lines(
         &self,
         path: &str,
         query: &[(&str, String)],
-        mut each: impl FnMut(&str) -> anyhow::Result<bool>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<impl Iterator<Item = anyhow::Result<String>>> {
         let body = self.get(path, query)?.into_body();
-        for line in BufReader::new(body.into_reader()).lines() {
-            let line = line.context("reading the agent's answer")?;
-            if !line.is_empty() && !each(&line)? {
-                break;
-            }
-        }
-        Ok(())
+        Ok(BufReader::new(body.into_reader())
+            .lines()
+            .map(|line| line.context("reading the agent's answer"))
+            .filter(|line| line.as_ref().map_or(true, |l| !l.is_empty())))
     }
 }

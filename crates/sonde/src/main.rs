@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run the collectors, the event store and the HTTP API.
     Agent(cmd::agent::Args),
+    /// Rebuild HTTP and DNS requests from a capture file, offline (no root, no agent).
+    Analyze(cmd::analyze::Args),
     /// Probe the running kernel and show which collector runs on which hooks.
     Doctor(cmd::doctor::Args),
     /// Show stored and live events from a running agent.
@@ -30,6 +32,8 @@ enum Command {
     Flows(cmd::events::Args),
     /// Show who talks to whom: the service map over a time range.
     Map(cmd::map::Args),
+    /// Show HTTP and DNS requests: who asked whom for what, the answer and how long it took.
+    Requests(cmd::requests::Args),
     /// Show a running agent's collectors, counters and losses.
     Status(cmd::status::Args),
     /// Print the JSON Schema of the events.
@@ -48,10 +52,12 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Agent(args) => cmd::agent::run(args),
+        Command::Analyze(args) => cmd::analyze::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),
         Command::Events(args) => cmd::events::run(args),
         Command::Flows(args) => cmd::events::run_flows(args),
         Command::Map(args) => cmd::map::run(args),
+        Command::Requests(args) => cmd::requests::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Schema => cmd::schema::run(),
     };

@@ -9,6 +9,10 @@ use sonde_event::{
     UdpFlow, Workload,
 };
 
+use crate::cmd::Output;
+
+mod request;
+
 /// Shell-like quoting of argv for display.
 fn quote(arg: &str) -> String {
     let plain = !arg.is_empty()
@@ -167,6 +171,25 @@ fn describe(event: &Event) -> String {
         Event::TcpConnection(c) => tcp_line(c),
         Event::PacketDrop(d) => drop_line(d),
         Event::UdpFlow(u) => udp_line(u),
+        Event::Request(r) => request::line(r),
+    }
+}
+
+/// One event in `output`, with `table` for `-o table` (its header apart).
+pub fn event(
+    out: &mut impl Write,
+    event: &Event,
+    output: Output,
+    table: Table,
+) -> std::io::Result<()> {
+    match output {
+        Output::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string(event).expect("events always serialize")
+        ),
+        Output::Compact => compact(out, event),
+        Output::Table => table.row(out, event),
     }
 }
 
@@ -185,10 +208,35 @@ pub fn compact(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
     writeln!(out, "{line}")
 }
 
-pub const TABLE_HEADER: &str = "TIME                            TYPE  PID      CONTAINER     WHAT";
+/// Which table `-o table` prints.
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    /// Every kind of event: time, type, pid, container, what happened.
+    Events,
+    /// Requests, one column per field.
+    Requests,
+}
 
-/// Fixed-width columns, so that a followed stream lines up.
-pub fn table_row(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
+impl Table {
+    pub fn header(self) -> String {
+        match self {
+            Table::Events => {
+                "TIME                            TYPE  PID      CONTAINER     WHAT".into()
+            }
+            Table::Requests => request::header(),
+        }
+    }
+
+    /// Fixed-width columns, so that a followed stream lines up.
+    pub fn row(self, out: &mut impl Write, event: &Event) -> std::io::Result<()> {
+        match (self, event) {
+            (Table::Requests, Event::Request(r)) => writeln!(out, "{}", request::row(r)),
+            _ => event_row(out, event),
+        }
+    }
+}
+
+fn event_row(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
     let subject = event.subject();
     let what = match event {
         Event::ProcessExec(e) => command_line(&e.process),
@@ -196,6 +244,7 @@ pub fn table_row(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
         Event::TcpConnection(c) => tcp_line(c),
         Event::PacketDrop(d) => drop_line(d),
         Event::UdpFlow(u) => udp_line(u),
+        Event::Request(r) => request::line(r),
     };
     writeln!(
         out,

@@ -1,14 +1,11 @@
-use std::io::Write;
+use std::net::IpAddr;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use std::net::IpAddr;
+use sonde_event::{EventKind, Verdict};
 
-use sonde_event::{Event, EventKind, Verdict};
-
+use super::stream::Window;
 use super::Output;
-use crate::client::Client;
-use crate::render;
+use crate::render::Table;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,7 +21,7 @@ pub struct Args {
     /// Only this container (id or id prefix).
     #[arg(long)]
     container: Option<String>,
-    /// Only these event types (exec, exit, tcp, udp, drop); repeat or separate with commas.
+    /// Only these event types (exec, exit, tcp, udp, drop, request); repeat or separate with commas.
     #[arg(long = "type", value_delimiter = ',')]
     kinds: Vec<EventKind>,
     /// Only connections and drops with this address at either end.
@@ -51,23 +48,10 @@ pub struct Args {
     /// Only this process image.
     #[arg(long)]
     exec_id: Option<String>,
-    /// From this time: RFC 3339, or a duration ago (10m, 2h).
-    #[arg(long)]
-    since: Option<String>,
-    /// Up to this time: RFC 3339, or a duration ago.
-    #[arg(long)]
-    until: Option<String>,
-    /// The last N matching events (default 20 unless --since, --until or --follow).
-    #[arg(long)]
-    last: Option<usize>,
-    /// Keep printing events as they happen.
-    #[arg(short, long)]
-    follow: bool,
+    #[command(flatten)]
+    window: Window,
     #[arg(short, long, value_enum, default_value = "compact")]
     output: Output,
-    /// Address of the agent's API.
-    #[arg(long, env = "SONDE_SERVER", default_value = super::DEFAULT_SERVER)]
-    server: String,
 }
 
 impl Args {
@@ -93,22 +77,11 @@ impl Args {
             self.verdict.map(|v| format!("{v:?}").to_lowercase()),
         );
         put("drop_reason", self.drop_reason.clone());
-        put("since", self.since.clone());
-        put("until", self.until.clone());
-        let default_last = self.since.is_none() && self.until.is_none() && !self.follow;
-        put(
-            "last",
-            self.last
-                .or(default_last.then_some(20))
-                .map(|n| n.to_string()),
-        );
         if !self.kinds.is_empty() {
             let kinds: Vec<&str> = self.kinds.iter().map(|k| k.as_str()).collect();
             q.push(("type", kinds.join(",")));
         }
-        if self.follow {
-            q.push(("follow", "true".into()));
-        }
+        self.window.query(&mut q);
         q
     }
 }
@@ -126,29 +99,7 @@ pub fn run_flows(mut args: Args) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let client = Client::new(&args.server);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if args.output == Output::Table {
-        writeln!(out, "{}", render::TABLE_HEADER)?;
-    }
-    client.lines("/api/v1/events", &args.query(), |line| {
-        let written = match args.output {
-            Output::Json => writeln!(out, "{line}"),
-            Output::Compact | Output::Table => {
-                let event: Event = serde_json::from_str(line)
-                    .context("the agent sent an event this sonde cannot read")?;
-                if args.output == Output::Table {
-                    render::table_row(&mut out, &event)
-                } else {
-                    render::compact(&mut out, &event)
-                }
-            }
-        };
-        // A closed pipe (`| head`) ends the command quietly.
-        Ok(written
-            .and_then(|()| if args.follow { out.flush() } else { Ok(()) })
-            .is_ok())
-    })?;
+    args.window
+        .print("/api/v1/events", &args.query(), args.output, Table::Events)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,12 @@
 pub mod agent;
+pub mod analyze;
 pub mod doctor;
 pub mod events;
 pub mod map;
+pub mod requests;
 pub mod schema;
 pub mod status;
+pub mod stream;
 
 use std::process::ExitCode;
 

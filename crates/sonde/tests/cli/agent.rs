@@ -201,3 +201,46 @@ fn kill_9_loses_nothing_that_was_acknowledged() {
     let after = again.events(&["--binary", "true", "--since", "10m", "--type", "exec"]);
     assert!(exec_count_with_marker(&after, "durable-0") == 1);
 }
+
+#[test]
+fn requests_route_takes_request_filters_and_names_bad_ones() {
+    if !is_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let agent = AgentProcess::start(dir.path());
+    let get = |query: &str| {
+        let response = ureq::get(format!("http://{}/api/v1/requests?{query}", agent.server))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.into_body().read_to_string().unwrap())
+    };
+    let (status, body) = get("status=6xx");
+    assert_eq!(status, 400, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["errorType"], "bad_data");
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("unknown status `6xx`"));
+    let (status, body) = get("min_latency=abc");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("min_latency: `abc` is not a duration"),
+        "{body}"
+    );
+    let (status, body) = get("type=exec");
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = get("status=5xx&path=/never-such-path&min_latency=1ms&since=1m");
+    assert_eq!((status, body.as_str()), (200, ""));
+
+    let out = agent.cli(&["requests", "--path", "/never-such-path", "--since", "1m"]);
+    assert!(out.status.success(), "{}", crate::harness::stderr(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(table.lines().count(), 1, "the header only: {table}");
+    assert!(table.starts_with("TIME"), "{table}");
+}

@@ -31,9 +31,32 @@ fn invalid_ip_or_port_filters_are_one_line_errors() {
 }
 
 #[test]
+fn invalid_request_filters_are_one_line_errors() {
+    let out = run(&["requests", "--status", "6xx"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line_error(
+        &out,
+        "invalid value '6xx' for '--status <STATUS>': unknown status `6xx`; expected an HTTP class (1xx–5xx)",
+    );
+    let out = run(&["requests", "--min-latency", "abc"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line_error(
+        &out,
+        "invalid value 'abc' for '--min-latency <MIN_LATENCY>'",
+    );
+    let out = run(&["requests", "--protocol", "tcp"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line_error(&out, "invalid value 'tcp' for '--protocol <PROTOCOL>'");
+}
+
+#[test]
 fn no_agent_running_says_how_to_start_one() {
     let out = run(&["status", "--server", "127.0.0.1:1"]);
     assert_eq!(out.status.code(), Some(1));
+    assert_one_line_error(&out, "start it with `sudo sonde agent`");
+    let out = run(&["requests", "--server", "127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no table header before the error");
     assert_one_line_error(&out, "start it with `sudo sonde agent`");
 }
 

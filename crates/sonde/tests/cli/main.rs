@@ -3,7 +3,9 @@
 //! without losing what it acknowledged.
 
 mod agent;
+mod analyze;
 mod bad_input;
+mod capture;
 mod doctor;
 mod harness;
 mod storage;
