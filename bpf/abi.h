@@ -287,9 +287,9 @@ struct sonde_capture_ctl {
 enum sonde_capture_counter {
 	SONDE_CAP_CALLS = 0,	    /* socket calls that moved bytes */
 	SONDE_CAP_BYTES_COPIED = 1, /* bytes copied to records */
-	SONDE_CAP_BYTES_NOT_COPIED =
-	    2,			   /* beyond the per-call limit, skipped on request, or sendfile */
-	SONDE_CAP_MUTED_CALLS = 3, /* calls on sockets user space muted */
+	/* beyond the per-call limit, skipped on request, or sendfile */
+	SONDE_CAP_BYTES_NOT_COPIED = 2,
+	SONDE_CAP_MUTED_CALLS = 3,     /* calls on sockets user space muted */
 	SONDE_CAP_TLS_NO_SOCKET = 4,   /* OpenSSL calls whose socket was never seen */
 	SONDE_CAP_CALLS_UNTRACKED = 5, /* the in-flight call table was full */
 	SONDE_CAP_MMSG_UNREAD = 6,     /* messages after the first of sendmmsg/recvmmsg */

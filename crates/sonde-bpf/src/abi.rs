@@ -416,7 +416,15 @@ mod tests {
         let value = |name: &str| -> u64 {
             let line = header
                 .lines()
-                .find(|l| l.split_whitespace().any(|w| w == name))
+                .find(|l| {
+                    // The definition, not a comment that mentions the name.
+                    let l = l.trim_start();
+                    l.strip_prefix("#define ")
+                        .unwrap_or(l)
+                        .split_whitespace()
+                        .next()
+                        == Some(name)
+                })
                 .unwrap_or_else(|| panic!("{name} not in abi.h"));
             let text = line.split(['=', ' ', '\t', ',']).filter(|w| !w.is_empty());
             let text: Vec<&str> = text.skip_while(|w| *w != name).skip(1).collect();
