@@ -65,6 +65,11 @@ fn counts_each_kind_exactly() {
                 events: 0,
                 bytes: 0
             },
+            KindStats {
+                kind: EventKind::Request,
+                events: 0,
+                bytes: 0
+            },
         ]
     );
     assert_eq!((stats.events, stats.bytes), (5, exec_bytes + exit_bytes));
