@@ -183,8 +183,23 @@ impl Stats {
     }
 }
 
+/// One metric family in Prometheus text format: HELP, TYPE, then each
+/// sample (`labels` is `{k="v",…}` or empty).
+pub(crate) fn write_family(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    samples: &[(String, u64)],
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
 /// Prometheus label value escaping.
-fn escape(value: &str) -> String {
+pub(crate) fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -192,7 +207,7 @@ fn escape(value: &str) -> String {
 }
 
 /// A workload as a metric label: its container, else its binary's file name.
-fn workload_label(w: Option<&sonde_event::Workload>) -> String {
+pub(crate) fn workload_label(w: Option<&sonde_event::Workload>) -> String {
     match w {
         Some(w) => match &w.container {
             Some(c) => c.id.chars().take(12).collect(),
@@ -269,10 +284,7 @@ impl StatsSnapshot {
     pub fn to_prometheus(&self) -> String {
         let mut out = String::new();
         let mut family = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in samples {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
+            write_family(&mut out, name, kind, help, samples);
         };
         let labelled = |label: &str, v: &BTreeMap<String, u64>| -> Vec<(String, u64)> {
             v.iter()

@@ -2,9 +2,10 @@
 //! templated so that ids do not become series: `/users/42/orders` →
 //! `/users/{id}/orders`; the series budget bounds whatever is left.
 
-use sonde_event::{AppProtocol, Request, Workload};
+use sonde_event::{AppProtocol, Request};
 
 use crate::labelled_histogram::LabelledHistogram;
+use crate::stats::workload_label;
 
 /// Series of `sonde_request_duration_seconds` kept before overflow.
 pub const ENDPOINT_SERIES_BUDGET: usize = 2000;
@@ -21,7 +22,7 @@ pub fn observe(metrics: &RequestMetrics, r: &Request) {
         (AppProtocol::Dns, _) => "dns",
     };
     let service = match &r.server_process {
-        Some(w) => service_label(w),
+        Some(w) => workload_label(Some(w)),
         None => format!("{}:{}", r.server.ip, r.server.port),
     };
     let endpoint = match r.protocol {
@@ -45,20 +46,6 @@ pub fn observe(metrics: &RequestMetrics, r: &Request) {
         r.latency_ns.map(|ns| ns as f64 / 1e9),
         r.is_error(),
     );
-}
-
-/// A workload as a service name: its container, else its binary's file name.
-fn service_label(w: &Workload) -> String {
-    match &w.container {
-        Some(c) => c.id.chars().take(12).collect(),
-        None => w
-            .binary
-            .rsplit('/')
-            .next()
-            .filter(|b| !b.is_empty())
-            .unwrap_or(&w.comm)
-            .to_string(),
-    }
 }
 
 /// The path without its query, with id-like segments replaced by `{id}`.

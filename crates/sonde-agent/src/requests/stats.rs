@@ -9,6 +9,7 @@ use sonde_bpf::abi::CAP_COUNTER_MAX;
 
 use super::red::RequestMetrics;
 use crate::labelled_histogram::LATENCY_BUCKETS;
+use crate::stats::{escape, write_family};
 
 /// `abi::CAP_*` counters, as metric labels.
 pub const CAPTURE_COUNTERS: [&str; CAP_COUNTER_MAX as usize] = [
@@ -107,10 +108,7 @@ impl RequestSnapshot {
     /// Appends the request families in Prometheus text format.
     pub fn write_prometheus(&self, out: &mut String) {
         let mut family = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in samples {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
+            write_family(out, name, kind, help, samples);
         };
         let capture: Vec<(String, u64)> = self
             .capture
@@ -196,11 +194,4 @@ impl RequestSnapshot {
         let _ = writeln!(out, "# HELP sonde_request_endpoint_requests_total Requests by protocol, service, endpoint and status, answered or not.\n# TYPE sonde_request_endpoint_requests_total counter");
         out.push_str(&totals);
     }
-}
-
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }

@@ -78,7 +78,7 @@ impl Stream {
     /// the call moved but the kernel did not copy.
     pub fn feed(&mut self, ev: &DataEvent, data: &[u8]) -> Fed {
         let dir = direction(ev.direction);
-        let i = dir_index(ev.direction);
+        let i = dir_index(dir);
         let t = ev.hdr.ktime_ns;
         let mut fed = Fed::default();
         self.last_ns = t;
@@ -115,7 +115,7 @@ impl Stream {
             if n == 0 {
                 0
             } else {
-                self.next[dir_index_of(dir)] + n
+                self.next[dir_index(dir)] + n
             }
         })
     }
@@ -161,11 +161,7 @@ fn direction(d: u8) -> Direction {
     }
 }
 
-fn dir_index(d: u8) -> usize {
-    usize::from(d != EGRESS)
-}
-
-fn dir_index_of(d: Direction) -> usize {
+fn dir_index(d: Direction) -> usize {
     match d {
         Direction::Egress => 0,
         Direction::Ingress => 1,
