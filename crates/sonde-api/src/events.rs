@@ -111,7 +111,7 @@ fn identity(event: &Event) -> Identity {
         ),
         Event::UdpFlow(u) => (u.local.port, u.remote.port),
         Event::Request(r) => (r.client.port, r.server.port),
-        Event::ProcessExec(_) | Event::ProcessExit(_) => (0, 0),
+        Event::ProcessExec(_) | Event::ProcessExit(_) | Event::Profile(_) => (0, 0),
     };
     (
         event.time().0,

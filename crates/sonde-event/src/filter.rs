@@ -20,16 +20,18 @@ pub enum EventKind {
     PacketDrop,
     UdpFlow,
     Request,
+    Profile,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::ProcessExec,
         EventKind::ProcessExit,
         EventKind::TcpConnection,
         EventKind::PacketDrop,
         EventKind::UdpFlow,
         EventKind::Request,
+        EventKind::Profile,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +42,7 @@ impl EventKind {
             EventKind::PacketDrop => "packet_drop",
             EventKind::UdpFlow => "udp_flow",
             EventKind::Request => "request",
+            EventKind::Profile => "profile",
         }
     }
 
@@ -52,6 +55,7 @@ impl EventKind {
             EventKind::PacketDrop => "drop",
             EventKind::UdpFlow => "udp",
             EventKind::Request => "request",
+            EventKind::Profile => "profile",
         }
     }
 }
@@ -183,7 +187,7 @@ fn flow(event: &Event) -> Option<Flow<'_>> {
             verdict: Verdict::Forwarded,
             reason: None,
         }),
-        Event::ProcessExec(_) | Event::ProcessExit(_) => None,
+        Event::ProcessExec(_) | Event::ProcessExit(_) | Event::Profile(_) => None,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod exec_id;
 mod filter;
 mod network;
 mod process;
+mod profile;
 mod request;
 mod service_map;
 mod time;
@@ -21,6 +22,7 @@ pub use network::{
 pub use process::{
     Ancestor, Cgroup, ExitStatus, Namespaces, Origin, Process, ProcessExec, ProcessExit,
 };
+pub use profile::{Frame, FrameKind, Profile, ProfileStats, StackCount};
 pub use request::{
     AppProtocol, DnsAnswer, DnsDetail, DnsQuestion, HttpDetail, Observation, Request, RequestFlag,
     SeenBy, Transport,
@@ -47,6 +49,8 @@ pub enum Event {
     UdpFlow(UdpFlow),
     /// Boxed: by far the largest event.
     Request(Box<Request>),
+    /// Boxed: a window of stacks.
+    Profile(Box<Profile>),
 }
 
 /// The process an event is about, whatever the event's type.
@@ -93,6 +97,7 @@ impl Event {
             Event::PacketDrop(e) => e.time,
             Event::UdpFlow(e) => e.time,
             Event::Request(e) => e.time,
+            Event::Profile(e) => e.time,
         }
     }
 
@@ -104,6 +109,7 @@ impl Event {
             Event::PacketDrop(_) => EventKind::PacketDrop,
             Event::UdpFlow(_) => EventKind::UdpFlow,
             Event::Request(_) => EventKind::Request,
+            Event::Profile(_) => EventKind::Profile,
         }
     }
 
@@ -120,6 +126,7 @@ impl Event {
                 .as_ref()
                 .or(e.client_process.as_ref())
                 .map(Into::into),
+            Event::Profile(e) => Some((&e.process).into()),
         }
     }
 

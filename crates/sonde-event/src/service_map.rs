@@ -114,7 +114,8 @@ impl ServiceMap {
                 Event::UdpFlow(_)
                 | Event::Request(_)
                 | Event::ProcessExec(_)
-                | Event::ProcessExit(_) => {}
+                | Event::ProcessExit(_)
+                | Event::Profile(_) => {}
             }
         }
         let mut map = Builder::default();

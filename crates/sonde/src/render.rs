@@ -144,6 +144,26 @@ fn udp_line(u: &UdpFlow) -> String {
     )
 }
 
+/// A profile window: its size and hottest sampled function.
+fn profile_line(p: &sonde_event::Profile) -> String {
+    let hottest = p
+        .stacks
+        .iter()
+        .max_by_key(|s| s.samples)
+        .and_then(|s| s.frames.last())
+        .and_then(|&i| p.frames.get(i as usize))
+        .map_or_else(|| "-".to_string(), sonde_event::Frame::name);
+    format!(
+        "{} samples={} stacks={} hz={} over {}s, hottest {}",
+        p.process.comm,
+        p.stats.samples,
+        p.stacks.len(),
+        p.hz,
+        p.duration_ns / 1_000_000_000,
+        hottest
+    )
+}
+
 /// What happened, without time and type.
 fn describe(event: &Event) -> String {
     match event {
@@ -172,6 +192,7 @@ fn describe(event: &Event) -> String {
         Event::PacketDrop(d) => drop_line(d),
         Event::UdpFlow(u) => udp_line(u),
         Event::Request(r) => request::line(r),
+        Event::Profile(p) => profile_line(p),
     }
 }
 
@@ -245,6 +266,7 @@ fn event_row(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
         Event::PacketDrop(d) => drop_line(d),
         Event::UdpFlow(u) => udp_line(u),
         Event::Request(r) => request::line(r),
+        Event::Profile(p) => profile_line(p),
     };
     writeln!(
         out,
