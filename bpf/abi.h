@@ -27,7 +27,8 @@ enum sonde_event_type {
 	SONDE_EVENT_TCP = 4,
 	SONDE_EVENT_DROP = 5,
 	SONDE_EVENT_DATA = 6,
-	SONDE_EVENT_TYPE_MAX = 7,
+	SONDE_EVENT_SAMPLE = 7,
+	SONDE_EVENT_TYPE_MAX = 8,
 };
 
 /* sonde_exec_event.flags */
@@ -294,6 +295,49 @@ enum sonde_capture_counter {
 	SONDE_CAP_CALLS_UNTRACKED = 5, /* the in-flight call table was full */
 	SONDE_CAP_MMSG_UNREAD = 6,     /* messages after the first of sendmmsg/recvmmsg */
 	SONDE_CAP_COUNTER_MAX = 7,
+};
+
+/* Frames one stack (kernel or user) may have; the kernel's own limit is 127. */
+#define SONDE_STACK_DEPTH 127
+/* User stack bytes copied from the stack pointer, for .eh_frame unwinding. */
+#define SONDE_STACK_COPY 16384
+
+/* sonde_sample_event.flags */
+enum sonde_sample_flags {
+	SONDE_SAMPLE_KERNEL_MODE = 1 << 0, /* the CPU was running kernel code */
+	SONDE_SAMPLE_NEW_PROCESS = 1 << 1, /* the first sample of this tgid in a while */
+};
+
+/*
+ * One CPU sample. Followed by kstack_len kernel addresses, ustack_len user
+ * addresses (each u64, sampled address first, then return addresses), then
+ * stack_len bytes of the user stack from user_sp upwards.
+ */
+struct sonde_sample_event {
+	struct sonde_event_header hdr;
+	__u64 cgroup_id;
+	__u64 user_ip;
+	__u64 user_sp;
+	__u64 user_bp;
+	__u32 pid;
+	__u32 tid;
+	__u32 cpu;
+	__u32 flags; /* enum sonde_sample_flags */
+	__u16 kstack_len;
+	__u16 ustack_len;
+	__u32 stack_len;
+	char comm[16];
+};
+
+/* Index of the profiler's per-CPU counters. */
+enum sonde_profile_counter {
+	SONDE_PROF_SAMPLES = 0,		 /* samples taken (every run of the program) */
+	SONDE_PROF_IDLE = 1,		 /* samples of an idle CPU */
+	SONDE_PROF_FILTERED = 2,	 /* samples outside the session's target */
+	SONDE_PROF_KSTACK_FAILED = 3,	 /* kernel stacks that could not be read */
+	SONDE_PROF_USTACK_FAILED = 4,	 /* user stacks that could not be read */
+	SONDE_PROF_STACK_COPY_SHORT = 5, /* stack copies cut at an unreadable page */
+	SONDE_PROF_COUNTER_MAX = 6,
 };
 
 #endif /* SONDE_ABI_H */

@@ -8,6 +8,7 @@ use std::mem::{offset_of, size_of};
 use crate::skel::capture::types as cap_btf;
 use crate::skel::network::types as net_btf;
 use crate::skel::process::types as btf;
+use crate::skel::profile::types as prof_btf;
 
 pub const ABI_VERSION: u16 = 1;
 pub const PATH_MAX: usize = 4096;
@@ -19,8 +20,9 @@ pub const EVENT_FORK: u16 = 3;
 pub const EVENT_TCP: u16 = 4;
 pub const EVENT_DROP: u16 = 5;
 pub const EVENT_DATA: u16 = 6;
+pub const EVENT_SAMPLE: u16 = 7;
 /// One past the largest event type: the length of the kernel's `lost` array.
-pub const EVENT_TYPE_MAX: u32 = 7;
+pub const EVENT_TYPE_MAX: u32 = 8;
 
 pub const DIR_CONNECT: u8 = 1;
 pub const DIR_ACCEPT: u8 = 2;
@@ -57,6 +59,18 @@ pub const CAP_TLS_NO_SOCKET: u32 = 4;
 pub const CAP_CALLS_UNTRACKED: u32 = 5;
 pub const CAP_MMSG_UNREAD: u32 = 6;
 pub const CAP_COUNTER_MAX: u32 = 7;
+
+pub const STACK_DEPTH: usize = 127;
+pub const STACK_COPY: usize = 16384;
+pub const SAMPLE_KERNEL_MODE: u32 = 1 << 0;
+pub const SAMPLE_NEW_PROCESS: u32 = 1 << 1;
+pub const PROF_SAMPLES: u32 = 0;
+pub const PROF_IDLE: u32 = 1;
+pub const PROF_FILTERED: u32 = 2;
+pub const PROF_KSTACK_FAILED: u32 = 3;
+pub const PROF_USTACK_FAILED: u32 = 4;
+pub const PROF_STACK_COPY_SHORT: u32 = 5;
+pub const PROF_COUNTER_MAX: u32 = 6;
 
 pub const EXEC_ARGS_TRUNCATED: u32 = 1 << 0;
 pub const EXEC_CWD_TRUNCATED: u32 = 1 << 1;
@@ -239,6 +253,28 @@ pub struct DropEvent {
     pub len: u32,
 }
 
+/// One CPU sample. Followed by `kstack_len` kernel and `ustack_len` user
+/// addresses (u64 each, sampled address first) and `stack_len` stack bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SampleEvent {
+    pub hdr: EventHeader,
+    pub cgroup_id: u64,
+    /// User registers when the sample was taken (in user or kernel mode).
+    pub user_ip: u64,
+    pub user_sp: u64,
+    pub user_bp: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub cpu: u32,
+    /// `SAMPLE_*`.
+    pub flags: u32,
+    pub kstack_len: u16,
+    pub ustack_len: u16,
+    pub stack_len: u32,
+    pub comm: [u8; 16],
+}
+
 /// Key of the kernel's `udp_flows` map: one UDP flow as one end sees it.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -393,6 +429,23 @@ same_layout!(
     flags = flags
 );
 same_layout!(
+    SampleEvent,
+    prof_btf::sonde_sample_event,
+    hdr = hdr,
+    cgroup_id = cgroup_id,
+    user_ip = user_ip,
+    user_sp = user_sp,
+    user_bp = user_bp,
+    pid = pid,
+    tid = tid,
+    cpu = cpu,
+    flags = flags,
+    kstack_len = kstack_len,
+    ustack_len = ustack_len,
+    stack_len = stack_len,
+    comm = comm
+);
+same_layout!(
     DropEvent,
     net_btf::sonde_drop_event,
     hdr = hdr,
@@ -445,6 +498,9 @@ mod tests {
         assert_eq!(value("SONDE_EVENT_DATA"), u64::from(EVENT_DATA));
         assert_eq!(value("SONDE_EVENT_TYPE_MAX"), u64::from(EVENT_TYPE_MAX));
         assert_eq!(value("SONDE_CAPTURE_MAX"), CAPTURE_MAX as u64);
+        assert_eq!(value("SONDE_EVENT_SAMPLE"), u64::from(EVENT_SAMPLE));
+        assert_eq!(value("SONDE_STACK_DEPTH"), STACK_DEPTH as u64);
+        assert_eq!(value("SONDE_STACK_COPY"), STACK_COPY as u64);
         for (name, ours) in [
             ("SONDE_SRC_READ", SRC_READ),
             ("SONDE_SRC_SENDFILE", SRC_SENDFILE),
@@ -470,6 +526,15 @@ mod tests {
             ("SONDE_CAP_CALLS_UNTRACKED", CAP_CALLS_UNTRACKED),
             ("SONDE_CAP_MMSG_UNREAD", CAP_MMSG_UNREAD),
             ("SONDE_CAP_COUNTER_MAX", CAP_COUNTER_MAX),
+            ("SONDE_SAMPLE_KERNEL_MODE", SAMPLE_KERNEL_MODE),
+            ("SONDE_SAMPLE_NEW_PROCESS", SAMPLE_NEW_PROCESS),
+            ("SONDE_PROF_SAMPLES", PROF_SAMPLES),
+            ("SONDE_PROF_IDLE", PROF_IDLE),
+            ("SONDE_PROF_FILTERED", PROF_FILTERED),
+            ("SONDE_PROF_KSTACK_FAILED", PROF_KSTACK_FAILED),
+            ("SONDE_PROF_USTACK_FAILED", PROF_USTACK_FAILED),
+            ("SONDE_PROF_STACK_COPY_SHORT", PROF_STACK_COPY_SHORT),
+            ("SONDE_PROF_COUNTER_MAX", PROF_COUNTER_MAX),
         ] {
             assert_eq!(value(name), u64::from(ours), "{name}");
         }

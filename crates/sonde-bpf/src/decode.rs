@@ -4,8 +4,9 @@
 use std::mem::size_of;
 
 use crate::abi::{
-    DataEvent, DropEvent, EventHeader, ExecEvent, ExitEvent, ForkEvent, TcpEvent, ABI_VERSION,
-    EVENT_DATA, EVENT_DROP, EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_TCP,
+    DataEvent, DropEvent, EventHeader, ExecEvent, ExitEvent, ForkEvent, SampleEvent, TcpEvent,
+    ABI_VERSION, EVENT_DATA, EVENT_DROP, EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_SAMPLE,
+    EVENT_TCP, STACK_COPY, STACK_DEPTH,
 };
 
 /// One decoded record, borrowing its strings from the ring buffer.
@@ -17,6 +18,36 @@ pub enum Record<'a> {
     Tcp(TcpEvent),
     Drop(DropEvent),
     Data(DataRecord<'a>),
+    Sample(SampleRecord<'a>),
+}
+
+/// One CPU sample: its stacks as the kernel unwound them, and the copied
+/// top of the user stack (empty unless the profiler asked for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleRecord<'a> {
+    pub event: SampleEvent,
+    kernel: &'a [u8],
+    user: &'a [u8],
+    /// User stack bytes from `event.user_sp` upwards.
+    pub stack: &'a [u8],
+}
+
+impl SampleRecord<'_> {
+    /// Kernel addresses, the sampled one first.
+    pub fn kernel_stack(&self) -> impl Iterator<Item = u64> + '_ {
+        addresses(self.kernel)
+    }
+
+    /// User addresses (frame-pointer unwound), the sampled one first.
+    pub fn user_stack(&self) -> impl Iterator<Item = u64> + '_ {
+        addresses(self.user)
+    }
+}
+
+fn addresses(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or_default()))
 }
 
 /// What one socket or OpenSSL call moved, with the bytes that were copied.
@@ -94,6 +125,7 @@ pub fn decode(bytes: &[u8]) -> Result<Record<'_>, DecodeError> {
             .map(Record::Drop)
             .ok_or(DecodeError::Short(bytes.len())),
         EVENT_DATA => decode_data(bytes).map(Record::Data),
+        EVENT_SAMPLE => decode_sample(bytes).map(Record::Sample),
         other => Err(DecodeError::UnknownType(other)),
     }
 }
@@ -124,6 +156,30 @@ fn decode_data(bytes: &[u8]) -> Result<DataRecord<'_>, DecodeError> {
         return Err(DecodeError::Overrun);
     }
     Ok(DataRecord { event, data })
+}
+
+fn decode_sample(bytes: &[u8]) -> Result<SampleRecord<'_>, DecodeError> {
+    let event: SampleEvent = read(bytes).ok_or(DecodeError::Short(bytes.len()))?;
+    let (kernel_len, user_len) = (usize::from(event.kstack_len), usize::from(event.ustack_len));
+    if kernel_len > STACK_DEPTH || user_len > STACK_DEPTH || event.stack_len as usize > STACK_COPY {
+        return Err(DecodeError::Overrun);
+    }
+    let rest = &bytes[size_of::<SampleEvent>()..];
+    let (kernel, rest) = rest
+        .split_at_checked(kernel_len * 8)
+        .ok_or(DecodeError::Overrun)?;
+    let (user, rest) = rest
+        .split_at_checked(user_len * 8)
+        .ok_or(DecodeError::Overrun)?;
+    let stack = rest
+        .get(..event.stack_len as usize)
+        .ok_or(DecodeError::Overrun)?;
+    Ok(SampleRecord {
+        event,
+        kernel,
+        user,
+        stack,
+    })
 }
 
 /// Copies a plain-old-data ABI struct out of the front of `bytes` (also map
@@ -233,6 +289,62 @@ mod tests {
         let args_len = std::mem::offset_of!(ExecEvent, args_len);
         overrun[args_len..args_len + 4].copy_from_slice(&1000u32.to_ne_bytes());
         assert_eq!(decode(&overrun), Err(DecodeError::Overrun));
+    }
+
+    fn sample_record(kernel: &[u64], user: &[u64], stack: &[u8]) -> Vec<u8> {
+        let size = size_of::<SampleEvent>() + 8 * (kernel.len() + user.len()) + stack.len();
+        let event = SampleEvent {
+            hdr: EventHeader {
+                kind: EVENT_SAMPLE,
+                version: ABI_VERSION,
+                size: size as u32,
+                ktime_ns: 5,
+            },
+            pid: 42,
+            kstack_len: kernel.len() as u16,
+            ustack_len: user.len() as u16,
+            stack_len: stack.len() as u32,
+            ..Default::default()
+        };
+        let mut out = bytes_of(&event).to_vec();
+        for a in kernel.iter().chain(user) {
+            out.extend_from_slice(&a.to_ne_bytes());
+        }
+        out.extend_from_slice(stack);
+        out
+    }
+
+    #[test]
+    fn decodes_a_sample_s_stacks_and_stack_copy() {
+        let bytes = sample_record(
+            &[0xffff_1, 0xffff_2],
+            &[0x401000, 0x402000, 0x7f00],
+            b"stack",
+        );
+        let Record::Sample(rec) = decode(&bytes).unwrap() else {
+            panic!("not a sample")
+        };
+        assert_eq!(rec.event.pid, 42);
+        assert_eq!(rec.kernel_stack().collect::<Vec<_>>(), [0xffff_1, 0xffff_2]);
+        assert_eq!(
+            rec.user_stack().collect::<Vec<_>>(),
+            [0x401000, 0x402000, 0x7f00]
+        );
+        assert_eq!(rec.stack, b"stack");
+    }
+
+    #[test]
+    fn a_sample_whose_lengths_overrun_it_is_rejected() {
+        let mut bytes = sample_record(&[1], &[2], b"");
+        let at = std::mem::offset_of!(SampleEvent, ustack_len);
+        bytes[at..at + 2].copy_from_slice(&5u16.to_ne_bytes());
+        assert_eq!(decode(&bytes), Err(DecodeError::Overrun));
+        bytes[at..at + 2].copy_from_slice(&500u16.to_ne_bytes());
+        assert_eq!(decode(&bytes), Err(DecodeError::Overrun));
+        let good = sample_record(&[1, 2], &[3], b"abc");
+        for len in 0..good.len() {
+            assert!(decode(&good[..len]).is_err(), "len {len}");
+        }
     }
 
     #[test]

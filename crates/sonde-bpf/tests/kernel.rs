@@ -65,7 +65,7 @@ fn exec_and_exit_records_arrive_with_exact_contents() {
                     pid: f.task.pid,
                     ppid: f.task.ppid,
                 },
-                Record::Tcp(_) | Record::Drop(_) | Record::Data(_) => {
+                Record::Tcp(_) | Record::Drop(_) | Record::Data(_) | Record::Sample(_) => {
                     unreachable!("not from the process programs")
                 }
             };
@@ -254,4 +254,130 @@ fn tempfile_pipe() -> std::fs::File {
     let (_read, write) = nix::unistd::pipe().unwrap();
     std::mem::forget(_read);
     std::fs::File::from(write)
+}
+
+/// The address range of a kernel function, from /proc/kallsyms (sorted by
+/// address: the function ends where the next symbol starts).
+fn kallsyms_range(name: &str) -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/kallsyms").unwrap();
+    let mut symbols: Vec<(u64, &str)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let addr = u64::from_str_radix(f.next()?, 16).ok()?;
+            Some((addr, f.nth(1)?))
+        })
+        .collect();
+    symbols.sort();
+    let at = symbols.iter().position(|&(_, n)| n == name).unwrap();
+    (symbols[at].0, symbols[at + 1].0)
+}
+
+/// The CPU time (user and system) of a process so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
+}
+
+#[test]
+fn profiler_samples_one_process_with_kernel_and_user_stacks() {
+    use sonde_bpf::{abi, ProfileOptions, ProfileProgram};
+
+    if !kernel_ready() {
+        return;
+    }
+    let mut dd = Command::new("dd")
+        .args(["if=/dev/zero", "of=/dev/null", "bs=1M", "count=1000000"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let profiler = ProfileProgram::load(ProfileOptions {
+        hz: 499,
+        pid: Some(dd.id()),
+        copy_stack: true,
+        ring_bytes: 1 << 22,
+    })
+    .expect("load the profiler");
+    let cpu_before = cpu_seconds(dd.id());
+    let ring = profiler.events().unwrap();
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let sink = samples.clone();
+    let mut builder = RingBufferBuilder::new();
+    builder
+        .add(&ring, move |bytes| {
+            if let Record::Sample(s) = decode(bytes).expect("kernel record decodes") {
+                sink.lock().unwrap().push((
+                    s.event,
+                    s.kernel_stack().collect::<Vec<_>>(),
+                    s.user_stack().collect::<Vec<_>>(),
+                    s.stack.len(),
+                ));
+            }
+            0
+        })
+        .unwrap();
+    let rb = builder.build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        rb.poll(Duration::from_millis(50)).unwrap();
+        rb.consume().unwrap();
+    }
+    let cpu_seconds = cpu_seconds(dd.id()) - cpu_before;
+    let counters = profiler.counters().unwrap().read().unwrap();
+    assert_eq!(
+        profiler.lost_counter().unwrap().read().unwrap()[usize::from(abi::EVENT_SAMPLE)],
+        0
+    );
+    drop(profiler);
+    rb.consume().unwrap();
+    dd.kill().unwrap();
+    dd.wait().unwrap();
+
+    let samples = samples.lock().unwrap();
+    // 499 a second of the CPU time dd had (the clock ticks at 100 Hz).
+    let expected = cpu_seconds * 499.0;
+    assert!(
+        (samples.len() as f64 - expected).abs() <= expected * 0.1 + 10.0,
+        "{} samples for {cpu_seconds:.2} s of CPU",
+        samples.len()
+    );
+    assert!(counters[abi::PROF_SAMPLES as usize] >= samples.len() as u64);
+    assert!(
+        counters[abi::PROF_FILTERED as usize] > 0,
+        "the other CPU, or others on dd's"
+    );
+    assert!(samples.iter().all(|(e, ..)| e.pid == dd.id()));
+    let (start, end) = kallsyms_range("read_zero");
+    let in_read_zero = samples
+        .iter()
+        .filter(|(_, k, ..)| k.iter().any(|&a| (start..end).contains(&a)))
+        .count();
+    assert!(
+        in_read_zero * 4 > samples.len(),
+        "read_zero in {in_read_zero} of {} kernel stacks",
+        samples.len()
+    );
+    let kernel_mode = samples
+        .iter()
+        .filter(|(e, ..)| e.flags & abi::SAMPLE_KERNEL_MODE != 0)
+        .count();
+    assert!(kernel_mode >= in_read_zero);
+    assert!(samples.iter().all(|(e, _, u, copied)| !u.is_empty()
+        && e.user_sp != 0
+        && *copied > 0
+        && e.stack_len as usize == *copied));
+    assert_eq!(
+        samples
+            .iter()
+            .filter(|(e, ..)| e.flags & abi::SAMPLE_NEW_PROCESS != 0)
+            .count(),
+        1
+    );
 }
