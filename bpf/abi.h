@@ -316,6 +316,7 @@ enum sonde_sample_flags {
 struct sonde_sample_event {
 	struct sonde_event_header hdr;
 	__u64 cgroup_id;
+	__u64 start_ns; /* the process's start_boottime */
 	__u64 user_ip;
 	__u64 user_sp;
 	__u64 user_bp;

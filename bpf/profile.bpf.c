@@ -160,6 +160,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	s->ev.tid = (__u32)id;
 	s->ev.cpu = cpu;
 	s->ev.cgroup_id = bpf_get_current_cgroup_id();
+	s->ev.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 	bpf_get_current_comm(s->ev.comm, sizeof(s->ev.comm));
 	if (!bpf_map_lookup_elem(&known, &tgid)) {
 		bpf_map_update_elem(&known, &tgid, &one, BPF_ANY);

@@ -9,9 +9,9 @@ use std::thread::JoinHandle;
 use serde::Serialize;
 use sonde_bpf::{
     CaptureProgram, DropReasons, Hook, NetworkOptions, NetworkProgram, ProcessProgram,
-    CAPTURE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS,
+    ProfileOptions, ProfileProgram, CAPTURE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS, PROFILE_HOOKS,
 };
-use sonde_event::{Event, EventKind, Timestamp, SCHEMA_VERSION};
+use sonde_event::{Event, EventKind, Profile, Timestamp, SCHEMA_VERSION};
 use sonde_store::{EventStore, StoreStats};
 use tokio::sync::broadcast;
 
@@ -20,6 +20,9 @@ use crate::kernel_counters::KernelCounters;
 use crate::network_events::NetworkEvents;
 use crate::process_table::ProcessTable;
 use crate::processor::Processor;
+use crate::profiling::{
+    continuous, Collector, Identities, ProfileRequest, SessionError, Sessions, Target,
+};
 use crate::requests::RequestTracker;
 use crate::stats::{Stats, StatsSnapshot};
 use crate::tls_libraries::TlsWatcher;
@@ -46,6 +49,7 @@ pub struct AgentHandle {
     stats: Arc<Stats>,
     store: Arc<dyn EventStore>,
     live: broadcast::Sender<Arc<Event>>,
+    sessions: Arc<Sessions>,
     started: Timestamp,
 }
 
@@ -79,6 +83,9 @@ impl Agent {
         let stats = Arc::new(Stats::default());
         // Before anything is collected: a restarted agent serves no stale events.
         writer::apply_retention(store.as_ref(), &config.retention, &stats);
+        // Processes started before the programs are attached are named from
+        // /proc (clock-tick start times); later ones from their exec records.
+        let seeded_before_ns = BootClock::now_boot_ns();
         let process = ProcessProgram::load(config.ring_bytes)?;
         let network = NetworkProgram::load(NetworkOptions {
             ring_bytes: config.ring_bytes,
@@ -108,11 +115,13 @@ impl Agent {
         let (live, _) = broadcast::channel(config.live_buffer);
         let (record_tx, record_rx) = crossbeam_channel::bounded(config.record_queue);
         let (event_tx, event_rx) = crossbeam_channel::bounded(config.event_queue);
+        let event_tx_profiles = event_tx.clone();
 
         // The programs are attached before /proc is read, so a process is
         // either in the snapshot or in the ring buffer (or both).
         let clock = BootClock::new();
-        let mut table = ProcessTable::new(ExecIds::for_this_boot()?, clock);
+        let ids = ExecIds::for_this_boot()?;
+        let mut table = ProcessTable::new(ids.clone(), clock);
         let network_events = NetworkEvents::new(clock, reasons);
         let udp = UdpReporter::new(
             network.udp_flows()?,
@@ -153,10 +162,37 @@ impl Agent {
             writer::run(writer_config, w, event_rx, l, s)
         })?);
 
+        if config.profile_hz > 0 {
+            let program = ProfileProgram::load(ProfileOptions {
+                hz: config.profile_hz,
+                pid: None,
+                copy_stack: config.profile_unwind_dwarf,
+                ring_bytes: 8 << 20,
+            })?;
+            let collector = Collector::new(
+                config.profile_hz,
+                Target::All,
+                Identities::new(ids.clone(), clock, seeded_before_ns),
+                stats.clone(),
+            )?;
+            let (s, st, tx) = (stats.clone(), stop.clone(), event_tx_profiles);
+            let window = config.profile_window;
+            threads.push(spawn("sonde-profiler", move || {
+                continuous::run(program, collector, window, tx, s, st)
+            })?);
+        }
+        let sessions = Sessions::new(
+            ids,
+            clock,
+            seeded_before_ns,
+            config.profile_unwind_dwarf,
+            stats.clone(),
+        );
         let handle = AgentHandle {
             stats,
             store,
             live,
+            sessions: Arc::new(sessions),
             started: Timestamp::now(),
         };
         Ok(Agent {
@@ -211,6 +247,11 @@ impl AgentHandle {
         self.live.subscribe()
     }
 
+    /// Takes an on-demand profile; blocks for the request's duration.
+    pub fn profile(&self, request: &ProfileRequest) -> Result<Vec<Profile>, SessionError> {
+        self.sessions.take(request)
+    }
+
     pub fn count_lagged(&self, missed: u64) {
         self.stats.subscriber_lagged.fetch_add(missed, Relaxed);
     }
@@ -245,6 +286,10 @@ impl AgentHandle {
                 CollectorStatus {
                     name: "requests",
                     hooks: CAPTURE_HOOKS.to_vec(),
+                },
+                CollectorStatus {
+                    name: "profiler",
+                    hooks: PROFILE_HOOKS.to_vec(),
                 },
             ],
             lost_total: pipeline.total_lost(),

@@ -31,6 +31,14 @@ pub struct AgentConfig {
     pub retention_every: Duration,
     /// Live events buffered per `--follow` client before it starts missing some.
     pub live_buffer: usize,
+    /// Continuous profiling's rate on each CPU; 0 turns it off (on-demand
+    /// profiles still work).
+    pub profile_hz: u32,
+    /// Continuous profiles are stored per process per window this long.
+    pub profile_window: Duration,
+    /// Copy the top of each sampled user stack and unwind it from `.eh_frame`
+    /// where frame pointers fail (code built without them).
+    pub profile_unwind_dwarf: bool,
 }
 
 impl Default for AgentConfig {
@@ -54,6 +62,11 @@ impl Default for AgentConfig {
             },
             retention_every: Duration::from_secs(60),
             live_buffer: 1 << 14,
+            // 19 Hz like other continuous profilers: off the beat of periodic
+            // work at round rates, and cheap.
+            profile_hz: 19,
+            profile_window: Duration::from_secs(10),
+            profile_unwind_dwarf: true,
         }
     }
 }

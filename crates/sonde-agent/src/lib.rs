@@ -12,6 +12,7 @@ mod network_events;
 mod process_table;
 mod processor;
 mod procfs;
+pub mod profiling;
 mod record_batch;
 mod requests;
 mod ring_reader;
@@ -33,4 +34,6 @@ pub enum AgentError {
     BootId(#[from] std::io::Error),
     #[error("cannot read the kernel's drop reasons from its BTF: {0}")]
     DropReasons(libbpf_rs::Error),
+    #[error("cannot start the profiler's symbolizer: {0}")]
+    Symbolizer(#[from] sonde_symbolize::SymbolizeError),
 }

@@ -133,6 +133,12 @@ fn handle(p: &mut Processor, bytes: &[u8], stats: &Stats, out: &mut Vec<Event>) 
             p.requests.on_data(&data, &p.table, &mut requests);
             out.extend(requests.into_iter().map(|r| Event::Request(Box::new(r))));
         }
+        // Samples have a ring and a thread of their own (`profiling`).
+        Ok(Record::Sample(_)) => {
+            stats.count_decode_error(&sonde_bpf::decode::DecodeError::UnknownType(
+                sonde_bpf::abi::EVENT_SAMPLE,
+            ));
+        }
         Err(e) => {
             tracing::debug!(error = %e, "undecodable ring buffer record");
             stats.count_decode_error(&e);

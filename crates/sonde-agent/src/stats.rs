@@ -10,14 +10,16 @@ use serde::Serialize;
 use std::sync::Mutex;
 
 use crate::labelled_counter::LabelledCounter;
+use crate::profiling::stats::{ProfilerSnapshot, ProfilerStats};
 use crate::requests::stats::{RequestSnapshot, RequestStats, CAPTURE_COUNTERS};
 
 use sonde_bpf::abi::{EVENT_TYPE_MAX, NET_COUNTER_MAX};
 use sonde_bpf::decode::DecodeError;
 
 /// Kernel record types by ABI number, as metric labels.
-pub const RECORD_TYPES: [&str; EVENT_TYPE_MAX as usize] =
-    ["none", "exec", "exit", "fork", "tcp", "drop", "data"];
+pub const RECORD_TYPES: [&str; EVENT_TYPE_MAX as usize] = [
+    "none", "exec", "exit", "fork", "tcp", "drop", "data", "sample",
+];
 
 /// `abi::NET_*` counters, as metric names.
 pub const NET_COUNTERS: [&str; NET_COUNTER_MAX as usize] = [
@@ -81,6 +83,7 @@ pub struct Stats {
     pub process_table_size: AtomicU64,
     /// The request path: capture, streams, parsers, RED metrics.
     pub requests: RequestStats,
+    pub profiler: ProfilerStats,
 }
 
 impl Stats {
@@ -179,6 +182,7 @@ impl Stats {
             subscriber_lagged: self.subscriber_lagged.load(Relaxed),
             process_table_size: self.process_table_size.load(Relaxed),
             requests: self.requests.snapshot(),
+            profiler: self.profiler.snapshot(),
         }
     }
 }
@@ -258,6 +262,7 @@ pub struct StatsSnapshot {
     pub subscriber_lagged: u64,
     pub process_table_size: u64,
     pub requests: RequestSnapshot,
+    pub profiler: ProfilerSnapshot,
 }
 
 impl StatsSnapshot {
@@ -278,6 +283,7 @@ impl StatsSnapshot {
                 .iter()
                 .map(|c| self.requests.capture.get(*c).copied().unwrap_or(0))
                 .sum::<u64>()
+            + self.profiler.lost()
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -466,6 +472,7 @@ impl StatsSnapshot {
             &one(self.process_table_size),
         );
         self.requests.write_prometheus(&mut out);
+        self.profiler.write_prometheus(&mut out);
         out
     }
 }

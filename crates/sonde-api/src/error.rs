@@ -11,6 +11,10 @@ pub enum ApiError {
     BadRequest(String),
     #[error("event store: {0}")]
     Store(#[from] sonde_store::StoreError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Internal(String),
 }
 
 #[derive(Serialize)]
@@ -25,7 +29,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, error_type) = match &self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_data"),
-            ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Store(_) | ApiError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         };
         let body = ErrorBody {
             status: "error",

@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod map;
 mod params;
+mod profile;
 
 pub use error::ApiError;
 pub use params::EventsParams;
@@ -26,6 +27,8 @@ pub fn router(agent: AgentHandle) -> Router {
         .route("/api/v1/events", get(events::events))
         .route("/api/v1/requests", get(events::requests))
         .route("/api/v1/map", get(map::map))
+        .route("/api/v1/profile", get(profile::profile))
+        .route("/debug/pprof/profile", get(profile::go_pprof))
         .route("/api/v1/status", get(status))
         .route("/metrics", get(metrics))
         .with_state(agent)

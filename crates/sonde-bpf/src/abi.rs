@@ -260,6 +260,8 @@ pub struct DropEvent {
 pub struct SampleEvent {
     pub hdr: EventHeader,
     pub cgroup_id: u64,
+    /// The process's start_boottime.
+    pub start_ns: u64,
     /// User registers when the sample was taken (in user or kernel mode).
     pub user_ip: u64,
     pub user_sp: u64,
@@ -433,6 +435,7 @@ same_layout!(
     prof_btf::sonde_sample_event,
     hdr = hdr,
     cgroup_id = cgroup_id,
+    start_ns = start_ns,
     user_ip = user_ip,
     user_sp = user_sp,
     user_bp = user_bp,

@@ -216,37 +216,11 @@ fn errno_text(e: &libbpf_rs::Error) -> String {
 
 /// Attaches to a software cpu-clock event on CPU 0 (the profiler's hook).
 fn attach_cpu_clock(p: &ProbeProgs<'_>) -> libbpf_rs::Result<Option<Link>> {
-    use libbpf_rs::libbpf_sys::{
-        perf_event_attr, PERF_COUNT_SW_CPU_CLOCK, PERF_FLAG_FD_CLOEXEC, PERF_TYPE_SOFTWARE,
-    };
-    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::fd::IntoRawFd;
 
-    let mut attr = perf_event_attr {
-        type_: PERF_TYPE_SOFTWARE,
-        size: std::mem::size_of::<perf_event_attr>() as u32,
-        config: u64::from(PERF_COUNT_SW_CPU_CLOCK),
-        ..Default::default()
-    };
-    attr.__bindgen_anon_1.sample_period = 10_000_000;
-    // SAFETY: perf_event_open with a fully initialised attr of the size it claims.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_perf_event_open,
-            &attr,
-            -1,
-            0,
-            -1,
-            PERF_FLAG_FD_CLOEXEC as libc::c_ulong,
-        )
-    };
-    if fd < 0 {
-        return Err(libbpf_rs::Error::from(std::io::Error::last_os_error()));
-    }
-    // SAFETY: the kernel just returned this descriptor to us.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    let link = p
-        .probe_perf_event
-        .attach_perf_event(std::os::fd::AsRawFd::as_raw_fd(&fd));
-    drop(fd);
-    link.map(Some)
+    let event = crate::profile::open_cpu_clock(0, 100).map_err(libbpf_rs::Error::from)?;
+    // The link owns the event from here: libbpf closes it on detach.
+    p.probe_perf_event
+        .attach_perf_event(event.into_raw_fd())
+        .map(Some)
 }

@@ -317,7 +317,7 @@ mod tests {
     #[test]
     fn decodes_a_sample_s_stacks_and_stack_copy() {
         let bytes = sample_record(
-            &[0xffff_1, 0xffff_2],
+            &[0xffff_8001, 0xffff_8002],
             &[0x401000, 0x402000, 0x7f00],
             b"stack",
         );
@@ -325,7 +325,7 @@ mod tests {
             panic!("not a sample")
         };
         assert_eq!(rec.event.pid, 42);
-        assert_eq!(rec.kernel_stack().collect::<Vec<_>>(), [0xffff_1, 0xffff_2]);
+        assert_eq!(rec.kernel_stack().collect::<Vec<_>>(), [0xffff_8001, 0xffff_8002]);
         assert_eq!(
             rec.user_stack().collect::<Vec<_>>(),
             [0x401000, 0x402000, 0x7f00]

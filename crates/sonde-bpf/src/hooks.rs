@@ -11,6 +11,8 @@ use crate::BpfError;
 pub enum HookKind {
     Tracepoint,
     RawTracepoint,
+    /// A software perf event (the profiler's cpu-clock), one per CPU.
+    PerfEvent,
 }
 
 impl HookKind {
@@ -19,6 +21,7 @@ impl HookKind {
         match self {
             HookKind::Tracepoint => "tracepoint",
             HookKind::RawTracepoint => "raw_tracepoint",
+            HookKind::PerfEvent => "perf_event",
         }
     }
 }
@@ -55,6 +58,15 @@ const fn raw_tracepoint(name: &'static str, program: &'static str, purpose: &'st
         purpose,
     }
 }
+
+/// The CPU profiler's hook (bpf/profile.bpf.c), attached by its own loader
+/// (one perf event per CPU), listed here for `status` and `doctor`.
+pub const PROFILE_HOOKS: [Hook; 1] = [Hook {
+    kind: HookKind::PerfEvent,
+    name: "software:cpu-clock",
+    program: "sample",
+    purpose: "sampled kernel and user stacks of whatever runs on each CPU",
+}];
 
 /// The process lifecycle collector's hooks (bpf/process.bpf.c).
 pub const PROCESS_HOOKS: [Hook; 3] = [
@@ -186,6 +198,8 @@ fn attach(object: &mut Object, hook: &Hook) -> Result<Link, BpfError> {
                 .expect("tracepoint hooks are category:name");
             program.attach_tracepoint(TracepointCategory::Custom(category.into()), name)
         }
+        // One event per CPU, at a rate: the profiler's loader attaches these.
+        HookKind::PerfEvent => Err(libbpf_rs::Error::from_raw_os_error(libc::EINVAL)),
     };
     link.map_err(attach_err)
 }

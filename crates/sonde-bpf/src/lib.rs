@@ -20,7 +20,7 @@ pub use capture::{CaptureControl, CaptureProgram};
 pub use counters::{PerCpuCounters, PerCpuHashCounters, SkippedRuns};
 pub use drop_reasons::DropReasons;
 pub use error::BpfError;
-pub use hooks::{Hook, HookKind, CAPTURE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS};
+pub use hooks::{Hook, HookKind, CAPTURE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS, PROFILE_HOOKS};
 pub use mounts::{MountState, SpecialFs, BPFFS, TRACEFS};
 pub use network::{NetworkOptions, NetworkProgram};
 pub use plan::{plan_collectors, CollectorPlan};

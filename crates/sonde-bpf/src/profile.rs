@@ -126,7 +126,7 @@ impl ProfileProgram {
 
 /// A software cpu-clock event on `cpu`, for every task, sampling `hz` times a
 /// second (frequency mode: the kernel adjusts the period).
-fn open_cpu_clock(cpu: u32, hz: u32) -> io::Result<OwnedFd> {
+pub(crate) fn open_cpu_clock(cpu: u32, hz: u32) -> io::Result<OwnedFd> {
     // SAFETY: perf_event_attr is plain old data; all zeroes is its default.
     let mut attr: libbpf_sys::perf_event_attr = unsafe { std::mem::zeroed() };
     attr.type_ = libbpf_sys::PERF_TYPE_SOFTWARE;

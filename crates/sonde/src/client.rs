@@ -55,6 +55,15 @@ impl Client {
         Ok(response)
     }
 
+    /// The whole answer, as bytes.
+    pub fn bytes(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Vec<u8>> {
+        let mut body = self.get(path, query)?.into_body();
+        body.with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .context("reading the agent's answer")
+    }
+
     pub fn json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         self.json_with(path, &[])
     }

@@ -32,6 +32,8 @@ enum Command {
     Flows(cmd::events::Args),
     /// Show who talks to whom: the service map over a time range.
     Map(cmd::map::Args),
+    /// Profile CPU use: flame graphs, pprof, folded stacks or the hottest functions.
+    Profile(cmd::profile::Args),
     /// Show HTTP and DNS requests: who asked whom for what, the answer and how long it took.
     Requests(cmd::requests::Args),
     /// Show a running agent's collectors, counters and losses.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Events(args) => cmd::events::run(args),
         Command::Flows(args) => cmd::events::run_flows(args),
         Command::Map(args) => cmd::map::run(args),
+        Command::Profile(args) => cmd::profile::run(args),
         Command::Requests(args) => cmd::requests::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Schema => cmd::schema::run(),

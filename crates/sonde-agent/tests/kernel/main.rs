@@ -10,5 +10,6 @@ mod servers;
 mod cgroups;
 mod lifecycle;
 mod network;
+mod profile;
 mod requests;
 mod startup;

@@ -26,6 +26,17 @@ pub struct Args {
     /// Kernel ring buffer size (e.g. 32MiB).
     #[arg(long, default_value = "32MiB", value_parser = byte_size)]
     ring_size: u64,
+    /// Continuous profiling's samples per second on each CPU; 0 turns it off
+    /// (`sonde profile --duration` still works).
+    #[arg(long, default_value_t = 19, value_parser = clap::value_parser!(u32).range(0..=999))]
+    profile_hz: u32,
+    /// Continuous profiles are stored per process per window this long.
+    #[arg(long, default_value = "10s", value_parser = humantime_duration)]
+    profile_window: Duration,
+    /// Unwind user stacks with frame pointers only (no stack copies, no
+    /// .eh_frame unwinding).
+    #[arg(long)]
+    profile_frame_pointers_only: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -46,6 +57,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             max_age: Some(args.retention_age),
             max_bytes: Some(args.retention_size),
         },
+        profile_hz: args.profile_hz,
+        profile_window: args.profile_window,
+        profile_unwind_dwarf: !args.profile_frame_pointers_only,
         ..AgentConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

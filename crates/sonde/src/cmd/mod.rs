@@ -3,6 +3,7 @@ pub mod analyze;
 pub mod doctor;
 pub mod events;
 pub mod map;
+pub mod profile;
 pub mod requests;
 pub mod schema;
 pub mod status;

@@ -1,0 +1,249 @@
+//! Aggregates samples into counts per distinct stack, per process, over one
+//! window; then names every frame and yields one [`Profile`] per process.
+//!
+//! A process's mappings are read on its first sample (the kernel wakes the
+//! reader for it), so a process that exits before its window ends is still
+//! symbolized: its files stay open until the profile is built.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use sonde_bpf::decode::SampleRecord;
+use sonde_event::{Frame, Profile, ProfileStats, StackCount, Timestamp, Workload};
+use sonde_symbolize::{AddressSpaces, SymbolizeError, Symbolizer};
+
+use super::identity::Identities;
+use super::target::Target;
+use crate::stats::Stats;
+
+/// Distinct stacks kept per window; samples of further stacks are counted
+/// as over budget, never stored (a bound on memory, whatever the workload).
+const STACKS_PER_WINDOW: usize = 200_000;
+
+/// Outermost functions of a complete user stack: where threads begin.
+const THREAD_ENTRIES: [&str; 9] = [
+    "_start",
+    "__libc_start_main",
+    "__libc_start_call_main",
+    "start_thread",
+    "clone",
+    "clone3",
+    "__clone",
+    "__clone3",
+    "_dl_start_user",
+];
+
+/// One thread's stack as sampled; what aggregation keys on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct StackKey {
+    thread: String,
+    /// Sampled address first.
+    kernel: Vec<u64>,
+    user: Vec<u64>,
+}
+
+struct ProcessSamples {
+    process: Workload,
+    stacks: HashMap<StackKey, u64>,
+}
+
+pub struct Collector {
+    hz: u32,
+    target: Target,
+    window_start: Timestamp,
+    processes: HashMap<u32, ProcessSamples>,
+    /// Processes outside the target, seen this window.
+    ignored: HashSet<u32>,
+    stacks: usize,
+    identities: Identities,
+    spaces: AddressSpaces,
+    symbolizer: Symbolizer,
+    stats: Arc<Stats>,
+}
+
+impl Collector {
+    pub fn new(
+        hz: u32,
+        target: Target,
+        identities: Identities,
+        stats: Arc<Stats>,
+    ) -> Result<Self, SymbolizeError> {
+        Ok(Collector {
+            hz,
+            target,
+            window_start: Timestamp::now(),
+            processes: HashMap::new(),
+            ignored: HashSet::new(),
+            stacks: 0,
+            identities,
+            spaces: AddressSpaces::new(),
+            symbolizer: Symbolizer::new()?,
+            stats,
+        })
+    }
+
+    /// Counts one sample.
+    pub fn add(&mut self, sample: &SampleRecord<'_>) {
+        let ev = &sample.event;
+        let pid = ev.pid;
+        if self.ignored.contains(&pid) {
+            return;
+        }
+        if !self.processes.contains_key(&pid) {
+            let Some(process) = self.first_sight(pid, ev.start_ns, &ev.comm) else {
+                self.ignored.insert(pid);
+                return;
+            };
+            self.processes.insert(
+                pid,
+                ProcessSamples {
+                    process,
+                    stacks: HashMap::new(),
+                },
+            );
+        }
+        let key = StackKey {
+            thread: comm(&ev.comm),
+            kernel: sample.kernel_stack().collect(),
+            user: sample.user_stack().collect(),
+        };
+        if key.user.is_empty() && ev.user_sp == 0 {
+            self.stats
+                .profiler
+                .kernel_thread_samples
+                .fetch_add(1, Relaxed);
+        }
+        let Some(samples) = self.processes.get_mut(&pid) else {
+            return;
+        };
+        self.stats.profiler.samples.fetch_add(1, Relaxed);
+        if let Some(n) = samples.stacks.get_mut(&key) {
+            *n += 1;
+        } else if self.stacks < STACKS_PER_WINDOW {
+            samples.stacks.insert(key, 1);
+            self.stacks += 1;
+        } else {
+            self.stats.profiler.stacks_over_budget.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Who `pid` is, and its mappings, read while it runs; `None` when the
+    /// process is outside the target.
+    fn first_sight(&mut self, pid: u32, start_ns: u64, comm: &[u8; 16]) -> Option<Workload> {
+        let process = self.identities.get(pid, start_ns, comm);
+        if !self.target.matches(&process) {
+            return None;
+        }
+        match self.spaces.observe(pid) {
+            Ok(()) => self.stats.profiler.processes_observed.fetch_add(1, Relaxed),
+            Err(e) => {
+                tracing::debug!(pid, error = %e, "cannot read a sampled process's mappings");
+                self.stats
+                    .profiler
+                    .processes_unobserved
+                    .fetch_add(1, Relaxed)
+            }
+        };
+        Some(process)
+    }
+
+    /// Ends the window at `end`: one symbolized profile per sampled process.
+    /// Returns the profiles and the pids whose mappings were let go (the
+    /// kernel should wake the reader again on their next sample).
+    pub fn finish(&mut self, end: Timestamp) -> (Vec<Profile>, Vec<u32>) {
+        let start = std::mem::replace(&mut self.window_start, end);
+        let duration_ns = end.0.saturating_sub(start.0);
+        let processes = std::mem::take(&mut self.processes);
+        self.ignored.clear();
+        self.stacks = 0;
+        let mut profiles = Vec::with_capacity(processes.len());
+        for (pid, samples) in processes {
+            let mut builder = ProfileBuilder::default();
+            for (key, n) in &samples.stacks {
+                let user = self
+                    .symbolizer
+                    .user_frames(&mut self.spaces, pid, &key.user);
+                let kernel = self.symbolizer.kernel_frames(&key.kernel);
+                builder.add(key, &user, &kernel, *n);
+            }
+            let stats = builder.stats;
+            self.stats
+                .profiler
+                .user_stacks_truncated
+                .fetch_add(stats.user_stacks_truncated, Relaxed);
+            self.stats
+                .profiler
+                .unknown_frames
+                .fetch_add(stats.unknown_frames, Relaxed);
+            profiles.push(Profile {
+                time: start,
+                duration_ns,
+                hz: self.hz,
+                process: samples.process,
+                frames: builder.frames,
+                stacks: builder.stacks,
+                stats,
+            });
+        }
+        let sampled: HashSet<u32> = profiles.iter().map(|p| p.process.pid).collect();
+        let released = self.identities.retain_only(&sampled);
+        for &pid in &released {
+            self.spaces.release(pid);
+        }
+        profiles.sort_by_key(|p| std::cmp::Reverse(p.stats.samples));
+        (profiles, released)
+    }
+}
+
+/// One profile's frame table and stacks, built stack by stack.
+#[derive(Default)]
+struct ProfileBuilder {
+    frames: Vec<Frame>,
+    index: HashMap<Frame, u32>,
+    stacks: Vec<StackCount>,
+    stats: ProfileStats,
+}
+
+impl ProfileBuilder {
+    /// `user` and `kernel` hold each address's frames (outermost first), in
+    /// the stack's order (sampled address first).
+    fn add(&mut self, key: &StackKey, user: &[Vec<Frame>], kernel: &[Vec<Frame>], samples: u64) {
+        let mut ids = Vec::new();
+        for frame in user.iter().rev().chain(kernel.iter().rev()).flatten() {
+            if frame.function.is_none() {
+                self.stats.unknown_frames += samples;
+            }
+            ids.push(self.intern(frame));
+        }
+        let outermost = user.last().and_then(|f| f.first());
+        let complete = outermost
+            .and_then(|f| f.function.as_deref())
+            .is_some_and(|f| THREAD_ENTRIES.contains(&f));
+        if outermost.is_some() && !complete {
+            self.stats.user_stacks_truncated += samples;
+        }
+        self.stats.samples += samples;
+        self.stacks.push(StackCount {
+            frames: ids,
+            thread: key.thread.clone(),
+            samples,
+        });
+    }
+
+    fn intern(&mut self, frame: &Frame) -> u32 {
+        if let Some(&i) = self.index.get(frame) {
+            return i;
+        }
+        let i = self.frames.len() as u32;
+        self.frames.push(frame.clone());
+        self.index.insert(frame.clone(), i);
+        i
+    }
+}
+
+/// A kernel comm: NUL-padded, not always UTF-8.
+pub(crate) fn comm(raw: &[u8; 16]) -> String {
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end]).into_owned()
+}
