@@ -81,6 +81,7 @@ impl Agent {
     /// to `store`.
     pub fn start(config: AgentConfig, store: Arc<dyn EventStore>) -> Result<Agent, AgentError> {
         let stats = Arc::new(Stats::default());
+        raise_open_file_limit();
         // Before anything is collected: a restarted agent serves no stale events.
         writer::apply_retention(store.as_ref(), &config.retention, &stats);
         // Processes started before the programs are attached are named from
@@ -226,6 +227,26 @@ impl Agent {
 impl Drop for Agent {
     fn drop(&mut self) {
         self.stop_threads();
+    }
+}
+
+/// The profiler keeps every mapped file it may still symbolize open (and
+/// blazesym one more descriptor each): thousands, past the usual soft limit
+/// of 1024. Raising the soft limit to the hard one needs no privilege.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid, initialised struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                tracing::warn!("cannot raise the open file limit; profiles of many binaries may show [unknown] frames");
+            }
+        }
     }
 }
 

@@ -325,7 +325,10 @@ mod tests {
             panic!("not a sample")
         };
         assert_eq!(rec.event.pid, 42);
-        assert_eq!(rec.kernel_stack().collect::<Vec<_>>(), [0xffff_8001, 0xffff_8002]);
+        assert_eq!(
+            rec.kernel_stack().collect::<Vec<_>>(),
+            [0xffff_8001, 0xffff_8002]
+        );
         assert_eq!(
             rec.user_stack().collect::<Vec<_>>(),
             [0x401000, 0x402000, 0x7f00]

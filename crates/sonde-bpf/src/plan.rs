@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::hooks::{Hook, NETWORK_HOOKS, PROCESS_HOOKS};
+use crate::hooks::{Hook, HookKind, CAPTURE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS, PROFILE_HOOKS};
 use crate::KernelReport;
 
 /// Optional accelerators no collector depends on; `doctor` says so when the
@@ -20,7 +20,12 @@ pub struct CollectorPlan {
 }
 
 /// Every collector and the hooks it attaches.
-const COLLECTORS: [(&str, &[Hook]); 2] = [("process", &PROCESS_HOOKS), ("network", &NETWORK_HOOKS)];
+const COLLECTORS: [(&str, &[Hook]); 4] = [
+    ("process", &PROCESS_HOOKS),
+    ("network", &NETWORK_HOOKS),
+    ("requests", &CAPTURE_HOOKS),
+    ("profiler", &PROFILE_HOOKS),
+];
 
 pub fn plan_collectors(report: &KernelReport) -> Vec<CollectorPlan> {
     COLLECTORS
@@ -53,7 +58,11 @@ fn plan(report: &KernelReport, name: &'static str, hooks: &[Hook]) -> CollectorP
         .into_iter()
         .filter(|c| !report.has(c))
         .collect();
-    let mut notes = vec!["tracepoints only: no kprobe, fentry or LSM".to_string()];
+    let mut notes = vec![if hooks.iter().all(|h| h.kind == HookKind::PerfEvent) {
+        "a software cpu-clock event per CPU: no hardware counters needed".to_string()
+    } else {
+        "tracepoints only: no kprobe, fentry or LSM".to_string()
+    }];
     if !absent.is_empty() {
         notes.push(format!(
             "{} unavailable here; nothing falls back because nothing uses them",

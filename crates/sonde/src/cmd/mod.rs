@@ -47,8 +47,15 @@ pub fn usage_error(e: clap::Error) -> ExitCode {
         };
     }
     let text = e.render().to_string();
-    let first = text.lines().next().unwrap_or("invalid command line");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // The message, and the indented lines that complete it (the missing
+    // arguments), on one line.
+    let mut lines = text.lines();
+    let mut first = lines.next().unwrap_or("invalid command line").to_string();
+    for more in lines.take_while(|l| l.starts_with("  ")) {
+        first.push(' ');
+        first.push_str(more.trim());
+    }
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
     eprintln!("sonde: error: {first} (see `sonde --help`)");
     ExitCode::from(2)
 }

@@ -73,6 +73,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "  process table         {} processes",
         pipeline["process_table_size"]
     );
+    let profiler = &pipeline["profiler"];
+    println!("\nPROFILER");
+    println!(
+        "  samples               {} aggregated, kernel: {}",
+        profiler["samples"],
+        profiler["kernel"]
+            .as_object()
+            .map(|m| m
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "))
+            .unwrap_or_default()
+    );
+    println!(
+        "  user stacks           {} truncated, {} unwound from .eh_frame; {} unknown frames",
+        profiler["user_stacks_truncated"],
+        profiler["user_stacks_unwound_dwarf"],
+        profiler["unknown_frames"]
+    );
+    println!(
+        "  profiles              {} stored, {} dropped; {} on-demand ({} failed)",
+        profiler["profiles_written"],
+        profiler["profiles_dropped"],
+        profiler["sessions"],
+        profiler["session_failures"]
+    );
     println!("\nLOSSES (total {})", get("/lost_total"));
     println!("  kernel ring full      {}", map("kernel_lost"));
     println!("  decode errors         {}", map("decode_errors"));

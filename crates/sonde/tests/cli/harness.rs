@@ -39,6 +39,18 @@ pub fn is_root() -> bool {
     false
 }
 
+/// Whether `program` is on the PATH; says so when it is not.
+pub fn installed(program: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("SKIP: {program} is not installed (scripts/setup.sh installs it)");
+    }
+    found
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -8,4 +8,5 @@ mod bad_input;
 mod capture;
 mod doctor;
 mod harness;
+mod profile;
 mod storage;
