@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
+use sonde_bpf::abi::STACK_DEPTH;
 use sonde_bpf::decode::SampleRecord;
 use sonde_event::{Frame, Profile, ProfileStats, StackCount, Timestamp, Workload};
 use sonde_symbolize::{AddressSpaces, SymbolizeError, Symbolizer};
@@ -108,6 +109,12 @@ impl Collector {
             kernel: sample.kernel_stack().collect(),
             user: sample.user_stack().collect(),
         };
+        if key.user.len() == STACK_DEPTH || key.kernel.len() == STACK_DEPTH {
+            self.stats
+                .profiler
+                .stacks_depth_limited
+                .fetch_add(1, Relaxed);
+        }
         if key.user.is_empty() && ev.user_sp == 0 {
             self.stats
                 .profiler

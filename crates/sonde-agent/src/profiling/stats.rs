@@ -31,6 +31,8 @@ pub struct ProfilerStats {
     pub unknown_frames: AtomicU64,
     /// Samples of stacks past the per-window budget of distinct stacks.
     pub stacks_over_budget: AtomicU64,
+    /// Stacks deeper than the kernel unwinds (127 frames): the outermost are missing.
+    pub stacks_depth_limited: AtomicU64,
     /// Processes whose mappings were read on their first sample.
     pub processes_observed: AtomicU64,
     /// Processes whose mappings could not be read (gone, or kernel threads).
@@ -51,6 +53,7 @@ pub struct ProfilerSnapshot {
     pub user_stacks_unwound_dwarf: u64,
     pub unknown_frames: u64,
     pub stacks_over_budget: u64,
+    pub stacks_depth_limited: u64,
     pub processes_observed: u64,
     pub processes_unobserved: u64,
     pub profiles_written: u64,
@@ -73,6 +76,7 @@ impl ProfilerStats {
             user_stacks_unwound_dwarf: self.user_stacks_unwound_dwarf.load(Relaxed),
             unknown_frames: self.unknown_frames.load(Relaxed),
             stacks_over_budget: self.stacks_over_budget.load(Relaxed),
+            stacks_depth_limited: self.stacks_depth_limited.load(Relaxed),
             processes_observed: self.processes_observed.load(Relaxed),
             processes_unobserved: self.processes_unobserved.load(Relaxed),
             profiles_written: self.profiles_written.load(Relaxed),
@@ -133,6 +137,11 @@ impl ProfilerSnapshot {
                 "sonde_profiler_stacks_over_budget_total",
                 "Samples of stacks past the per-window budget of distinct stacks (not stored).",
                 self.stacks_over_budget,
+            ),
+            (
+                "sonde_profiler_stacks_depth_limited_total",
+                "Stacks cut at the kernel's depth limit of 127 frames.",
+                self.stacks_depth_limited,
             ),
             (
                 "sonde_profiler_processes_observed_total",

@@ -277,3 +277,70 @@ fn a_profile_of_a_pid_that_does_not_exist_is_refused() {
         Err(SessionError::Hz(5000))
     ));
 }
+
+#[test]
+fn a_stack_deeper_than_the_kernel_unwinds_is_cut_and_counted() {
+    let Some(agent) = harness::start_with(|c| c.profile_hz = 0) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    if !crate::servers::installed("gcc") {
+        return;
+    }
+    let source = dir.path().join("deep.c");
+    std::fs::write(
+        &source,
+        r#"
+__attribute__((noinline)) unsigned long descend(int depth)
+{
+	volatile unsigned long x = 0;
+	if (depth == 0)
+		for (;;)
+			x++;
+	return descend(depth - 1) + x;
+}
+int main(void) { return (int)descend(5000); }
+"#,
+    )
+    .unwrap();
+    let binary = dir.path().join("deep");
+    let built = Command::new("gcc")
+        .args([
+            "-O1",
+            "-fno-omit-frame-pointer",
+            "-fno-optimize-sibling-calls",
+            "-o",
+        ])
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let mut child = Command::new(&binary).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let profiles = agent
+        .handle
+        .profile(&ProfileRequest {
+            target: Target::Pid(child.id()),
+            duration: Duration::from_millis(500),
+            hz: 199,
+        })
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let p = &profiles[0];
+    assert!(p.stats.samples > 0);
+    // Every stack is the recursion, cut at 127 frames: none reaches main.
+    for (frames, _) in p.resolved_stacks() {
+        assert_eq!(frames.len(), 127);
+        assert!(frames.iter().all(|f| f.name() == "descend"));
+    }
+    assert_eq!(p.stats.user_stacks_truncated, p.stats.samples);
+    let depth_limited = agent
+        .handle
+        .stats()
+        .snapshot()
+        .profiler
+        .stacks_depth_limited;
+    assert_eq!(depth_limited, p.stats.samples);
+}
