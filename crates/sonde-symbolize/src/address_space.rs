@@ -8,6 +8,8 @@
 //! library `dlopen`ed since), which re-reads the maps of a live process at
 //! most once per [`MIN_REREAD_INTERVAL`] after the first re-read; the perf
 //! map likewise. `release` forgets a process and drops its file references.
+//! Each process's regions carry a generation, new whenever they change, so
+//! what is derived from them (the unwinder's modules) knows to follow.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -35,6 +37,8 @@ pub struct AddressSpaces {
     spaces: HashMap<u32, Space>,
     files: FileCache,
     stats: SymbolizeStats,
+    /// The last [`Space::generation`] handed out.
+    generation: u64,
 }
 
 /// One process's executable mappings.
@@ -42,6 +46,9 @@ pub struct AddressSpaces {
 pub(crate) struct Space {
     /// Sorted by start, not overlapping.
     pub regions: Vec<Region>,
+    /// Changes whenever `regions` change; never the same for two processes
+    /// (nor for a pid observed again after its release).
+    pub generation: u64,
     /// `None` while no perf map was found.
     perf_map: Option<PerfMap>,
     /// Where the perf map is, named while the process was alive.
@@ -119,6 +126,7 @@ impl AddressSpaces {
             spaces: HashMap::new(),
             files: FileCache::new(capacity),
             stats: SymbolizeStats::default(),
+            generation: 0,
         }
     }
 
@@ -141,8 +149,10 @@ impl AddressSpaces {
             .into_iter()
             .map(|m| region(&mut self.files, pid, m, &mut self.stats))
             .collect();
+        self.generation += 1;
         let mut space = Space {
             regions,
+            generation: self.generation,
             perf_map: None,
             perf_map_path: perf_map_path(pid),
             alive: true,
@@ -175,6 +185,11 @@ impl AddressSpaces {
         self.files.symbol_path(file)
     }
 
+    /// The open file `file`; `None` once it was closed.
+    pub(crate) fn file(&self, file: FileId) -> Option<&File> {
+        self.files.file(file)
+    }
+
     pub(crate) fn take_evicted(&mut self) -> Vec<PathBuf> {
         self.files.take_evicted()
     }
@@ -205,6 +220,7 @@ impl AddressSpaces {
         self.stats.maps_rereads += 1;
         let mut old = std::mem::take(&mut space.regions);
         let mut regions = Vec::with_capacity(mappings.len());
+        let mut changed = false;
         for mapping in mappings {
             // Kept as they were, except files that could not be opened: retried.
             let known = old
@@ -212,11 +228,15 @@ impl AddressSpaces {
                 .position(|r| r.mapping == mapping && r.target != Target::Unreadable);
             match known {
                 Some(i) => regions.push(old.swap_remove(i)),
-                None => regions.push(region(&mut self.files, pid, mapping, &mut self.stats)),
+                None => {
+                    changed = true;
+                    regions.push(region(&mut self.files, pid, mapping, &mut self.stats));
+                }
             }
         }
         for stale in old {
             if regions.iter().any(|r| overlap(&r.mapping, &stale.mapping)) {
+                changed = true;
                 release(&mut self.files, stale, &mut self.stats);
             } else {
                 regions.push(stale);
@@ -224,6 +244,10 @@ impl AddressSpaces {
         }
         regions.sort_by_key(|r| r.mapping.start);
         space.regions = regions;
+        if changed {
+            self.generation += 1;
+            space.generation = self.generation;
+        }
         if space.perf_map.is_none() && has_jit(space) {
             read_perf_map(space, &mut self.stats);
         }

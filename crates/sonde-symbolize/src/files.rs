@@ -167,6 +167,11 @@ impl FileCache {
         self.files.get(&id).map(CachedFile::symbol_path)
     }
 
+    /// The open file `id`.
+    pub fn file(&self, id: FileId) -> Option<&File> {
+        self.files.get(&id).map(|cached| &cached.file)
+    }
+
     /// The paths of the files closed since the last call.
     pub fn take_evicted(&mut self) -> Vec<PathBuf> {
         std::mem::take(&mut self.evicted)

@@ -20,6 +20,10 @@
 //!   asked of blazesym once.
 //! - `symbolizer.rs`: [`Symbolizer`], addresses to frames.
 //! - `stats.rs`: [`SymbolizeStats`], every address not named, by cause.
+//! - `unwind.rs`: [`Unwinder`], user stacks unwound from a sample's
+//!   registers and stack copy with the mapped files' `.eh_frame` tables, for
+//!   code built without frame pointers; `unwind/tables.rs` reads and places
+//!   one file's tables, `unwind/cache.rs` shares them between processes.
 //!
 //! Observing processes needs root (`/proc/PID/map_files`).
 //!
@@ -46,8 +50,10 @@ mod memo;
 mod perf_map;
 mod stats;
 mod symbolizer;
+mod unwind;
 
 pub use address_space::{AddressSpaces, DEFAULT_FILE_CAPACITY, MIN_REREAD_INTERVAL};
 pub use error::SymbolizeError;
 pub use stats::SymbolizeStats;
 pub use symbolizer::{Symbolizer, JIT_MODULE, KERNEL_MODULE, UNMAPPED_MODULE};
+pub use unwind::{UnwindStats, Unwinder, Unwound, UserRegs, DEFAULT_TABLE_BUDGET};

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use sonde_bpf::abi::STACK_DEPTH;
 use sonde_bpf::decode::SampleRecord;
 use sonde_event::{Frame, Profile, ProfileStats, StackCount, Timestamp, Workload};
-use sonde_symbolize::{AddressSpaces, SymbolizeError, Symbolizer};
+use sonde_symbolize::{AddressSpaces, SymbolizeError, Symbolizer, Unwinder, UserRegs};
 
 use super::identity::Identities;
 use super::target::Target;
@@ -42,6 +42,19 @@ struct StackKey {
     /// Sampled address first.
     kernel: Vec<u64>,
     user: Vec<u64>,
+    unwound_by: UserUnwind,
+}
+
+/// How the user stack was unwound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum UserUnwind {
+    /// By the kernel, following frame pointers.
+    FramePointers,
+    /// From `.eh_frame` in user space, stopped short (stack copy too small,
+    /// an address outside every mapping), yet longer than the kernel's.
+    Tables,
+    /// From `.eh_frame`, to the end of the stack.
+    TablesComplete,
 }
 
 struct ProcessSamples {
@@ -60,6 +73,8 @@ pub struct Collector {
     identities: Identities,
     spaces: AddressSpaces,
     symbolizer: Symbolizer,
+    /// For samples that carry a stack copy.
+    unwinder: Unwinder,
     stats: Arc<Stats>,
 }
 
@@ -80,6 +95,7 @@ impl Collector {
             identities,
             spaces: AddressSpaces::new(),
             symbolizer: Symbolizer::new()?,
+            unwinder: Unwinder::new(),
             stats,
         })
     }
@@ -104,10 +120,12 @@ impl Collector {
                 },
             );
         }
+        let (user, unwound_by) = self.user_stack(sample);
         let key = StackKey {
             thread: comm(&ev.comm),
             kernel: sample.kernel_stack().collect(),
-            user: sample.user_stack().collect(),
+            user,
+            unwound_by,
         };
         if key.user.len() == STACK_DEPTH || key.kernel.len() == STACK_DEPTH {
             self.stats
@@ -132,6 +150,32 @@ impl Collector {
             self.stacks += 1;
         } else {
             self.stats.profiler.stacks_over_budget.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The user stack: the kernel's frame-pointer walk, or the unwinding of
+    /// the stack copy from `.eh_frame` when that reaches the end of the stack
+    /// or further than the kernel did.
+    fn user_stack(&mut self, sample: &SampleRecord<'_>) -> (Vec<u64>, UserUnwind) {
+        let frame_pointers: Vec<u64> = sample.user_stack().collect();
+        if sample.stack.is_empty() {
+            return (frame_pointers, UserUnwind::FramePointers);
+        }
+        let ev = &sample.event;
+        let regs = UserRegs {
+            ip: ev.user_ip,
+            sp: ev.user_sp,
+            bp: ev.user_bp,
+        };
+        let unwound =
+            self.unwinder
+                .unwind(&mut self.spaces, ev.pid, regs, sample.stack, STACK_DEPTH);
+        if unwound.complete {
+            (unwound.addrs, UserUnwind::TablesComplete)
+        } else if unwound.addrs.len() > frame_pointers.len() {
+            (unwound.addrs, UserUnwind::Tables)
+        } else {
+            (frame_pointers, UserUnwind::FramePointers)
         }
     }
 
@@ -183,6 +227,10 @@ impl Collector {
                 .profiler
                 .unknown_frames
                 .fetch_add(stats.unknown_frames, Relaxed);
+            self.stats
+                .profiler
+                .user_stacks_unwound_dwarf
+                .fetch_add(stats.user_stacks_unwound_dwarf, Relaxed);
             profiles.push(Profile {
                 time: start,
                 duration_ns,
@@ -196,6 +244,7 @@ impl Collector {
         let sampled: HashSet<u32> = profiles.iter().map(|p| p.process.pid).collect();
         let released = self.identities.retain_only(&sampled);
         for &pid in &released {
+            self.unwinder.forget(pid);
             self.spaces.release(pid);
         }
         profiles.sort_by_key(|p| std::cmp::Reverse(p.stats.samples));
@@ -224,9 +273,15 @@ impl ProfileBuilder {
             ids.push(self.intern(frame));
         }
         let outermost = user.last().and_then(|f| f.first());
-        let complete = outermost
-            .and_then(|f| f.function.as_deref())
-            .is_some_and(|f| THREAD_ENTRIES.contains(&f));
+        // Complete: the tables said the stack ends there, or it ends at a
+        // thread's entry point (named, so not in a stripped binary).
+        let complete = key.unwound_by == UserUnwind::TablesComplete
+            || outermost
+                .and_then(|f| f.function.as_deref())
+                .is_some_and(|f| THREAD_ENTRIES.contains(&f));
+        if key.unwound_by != UserUnwind::FramePointers {
+            self.stats.user_stacks_unwound_dwarf += samples;
+        }
         if outermost.is_some() && !complete {
             self.stats.user_stacks_truncated += samples;
         }

@@ -174,6 +174,24 @@ fn dd_from_dev_zero_spends_its_time_in_read_zero() {
         "{:?}",
         sonde_profile::top_total(&profiles, 10)
     );
+    // The user part: Debian's dd and libc have no frame pointers, so the
+    // stack copy is unwound from .eh_frame, through libc to the start.
+    let p = &profiles[0];
+    let through_libc = share(&profiles, "__libc_start_call_main");
+    assert!(
+        through_libc > 90.0,
+        "{through_libc:.1}% reach __libc_start_call_main"
+    );
+    assert!(
+        p.stats.user_stacks_unwound_dwarf * 10 > p.stats.samples * 9,
+        "{:?}",
+        p.stats
+    );
+    assert!(
+        p.stats.user_stacks_truncated * 10 < p.stats.samples,
+        "{:?}",
+        p.stats
+    );
 }
 
 #[test]
