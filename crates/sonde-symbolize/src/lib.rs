@@ -53,6 +53,20 @@ mod symbolizer;
 mod unwind;
 
 pub use address_space::{AddressSpaces, DEFAULT_FILE_CAPACITY, MIN_REREAD_INTERVAL};
+
+/// Outermost functions of a complete user stack: where threads begin. A
+/// stack unwound to anything else was cut short.
+pub const THREAD_ENTRIES: [&str; 9] = [
+    "_start",
+    "__libc_start_main",
+    "__libc_start_call_main",
+    "start_thread",
+    "clone",
+    "clone3",
+    "__clone",
+    "__clone3",
+    "_dl_start_user",
+];
 pub use error::SymbolizeError;
 pub use stats::SymbolizeStats;
 pub use symbolizer::{Symbolizer, JIT_MODULE, KERNEL_MODULE, UNMAPPED_MODULE};

@@ -6,7 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use sampling::{functions, outermost, Sample, Workload, MAX_FRAMES, THREAD_ENTRIES};
+use sampling::{functions, outermost, Sample, Workload, MAX_FRAMES};
+use sonde_symbolize::THREAD_ENTRIES;
 use sonde_symbolize::{AddressSpaces, Symbolizer, UnwindStats, Unwinder, UserRegs};
 use support::compile;
 

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use sonde_bpf::abi::STACK_DEPTH;
 use sonde_bpf::decode::SampleRecord;
 use sonde_event::{Frame, Profile, ProfileStats, StackCount, Timestamp, Workload};
-use sonde_symbolize::{AddressSpaces, SymbolizeError, Symbolizer, Unwinder, UserRegs};
+use sonde_symbolize::{
+    AddressSpaces, SymbolizeError, Symbolizer, Unwinder, UserRegs, THREAD_ENTRIES,
+};
 
 use super::identity::Identities;
 use super::target::Target;
@@ -21,19 +23,6 @@ use crate::stats::Stats;
 /// Distinct stacks kept per window; samples of further stacks are counted
 /// as over budget, never stored (a bound on memory, whatever the workload).
 const STACKS_PER_WINDOW: usize = 200_000;
-
-/// Outermost functions of a complete user stack: where threads begin.
-const THREAD_ENTRIES: [&str; 9] = [
-    "_start",
-    "__libc_start_main",
-    "__libc_start_call_main",
-    "start_thread",
-    "clone",
-    "clone3",
-    "__clone",
-    "__clone3",
-    "_dl_start_user",
-];
 
 /// One thread's stack as sampled; what aggregation keys on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

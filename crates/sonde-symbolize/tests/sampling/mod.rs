@@ -12,21 +12,7 @@ use libbpf_rs::RingBufferBuilder;
 use sonde_bpf::decode::{decode, Record};
 use sonde_bpf::{abi, ProfileOptions, ProfileProgram};
 use sonde_event::Frame;
-use sonde_symbolize::UserRegs;
-
-/// Outermost functions of a complete user stack: where threads begin (the
-/// agent's definition).
-pub const THREAD_ENTRIES: [&str; 9] = [
-    "_start",
-    "__libc_start_main",
-    "__libc_start_call_main",
-    "start_thread",
-    "clone",
-    "clone3",
-    "__clone",
-    "__clone3",
-    "_dl_start_user",
-];
+use sonde_symbolize::{UserRegs, THREAD_ENTRIES};
 
 /// The address count the agent unwinds to.
 pub const MAX_FRAMES: usize = 127;
