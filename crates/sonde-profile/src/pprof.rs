@@ -62,6 +62,15 @@ fn build(profiles: &[Profile]) -> pb::Profile {
         .unwrap_or(0);
 
     let mut builder = Builder::default();
+    // pprof takes the first mapping for the main binary (`File:` in its
+    // reports): the binary of the most sampled process.
+    if let Some(main) = profiles
+        .iter()
+        .filter(|p| !p.process.binary.is_empty())
+        .max_by_key(|p| p.stats.samples)
+    {
+        builder.mapping_id(&main.process.binary);
+    }
     let samples_count = builder.value_type("samples", "count");
     let cpu_nanoseconds = builder.value_type("cpu", "nanoseconds");
     for stack in sampled_stacks(profiles) {
@@ -178,25 +187,28 @@ impl Builder {
             FrameKind::Kernel => KERNEL_MAPPING,
             FrameKind::User => run[0].module.as_str(),
         };
-        let id = match self.mapping_ids.get(module) {
-            Some(&id) => id,
-            None => {
-                let id = next_id(self.mappings.len());
-                let filename = self.string(module);
-                self.mappings.push(pb::Mapping {
-                    id,
-                    filename,
-                    has_functions: true,
-                    ..pb::Mapping::default()
-                });
-                self.mapping_ids.insert(module.to_string(), id);
-                id
-            }
-        };
+        let id = self.mapping_id(module);
         let mapping = &mut self.mappings[index(id)];
         mapping.has_filenames |= run.iter().any(|f| f.file.is_some());
         mapping.has_line_numbers |= run.iter().any(|f| f.line.is_some());
         mapping.has_inline_frames |= run.len() > 1;
+        id
+    }
+
+    /// The mapping named `module`, added if new.
+    fn mapping_id(&mut self, module: &str) -> u64 {
+        if let Some(&id) = self.mapping_ids.get(module) {
+            return id;
+        }
+        let id = next_id(self.mappings.len());
+        let filename = self.string(module);
+        self.mappings.push(pb::Mapping {
+            id,
+            filename,
+            has_functions: true,
+            ..pb::Mapping::default()
+        });
+        self.mapping_ids.insert(module.to_string(), id);
         id
     }
 

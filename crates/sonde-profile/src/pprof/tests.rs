@@ -210,6 +210,8 @@ fn mappings_per_module_and_kernel() {
     let libc = mapping("/usr/lib/libc.so.6");
     assert!(!mapping("/opt/app/batch").has_inline_frames);
     assert_eq!(profile.mapping.len(), 4);
+    // The busiest process's binary first: pprof's main binary.
+    assert_eq!(profile.mapping[0].id, server.id);
 
     let tcp_sendmsg = profile.sample[2].location_id[0];
     let location = &profile.location[tcp_sendmsg as usize - 1];
