@@ -1,6 +1,7 @@
-//! What symbolizing costs, printed: `cargo test --release -p sonde-symbolize
-//! --test costs -- --ignored --nocapture`. Asserts nothing but the names.
+//! What symbolizing costs, printed: `cargo bench -p sonde-symbolize --bench
+//! symbolize_costs` (as root, with gcc).
 
+#[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::Instant;
@@ -34,9 +35,10 @@ fn a_function_of_this_test() -> u64 {
     a_function_of_this_test as *const () as u64
 }
 
-#[test]
-#[ignore = "a measurement, not a check"]
-fn print_costs() {
+fn main() {
+    if !support::can_run() {
+        return;
+    }
     if !support::can_run() {
         return;
     }
