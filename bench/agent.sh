@@ -35,13 +35,14 @@ free_port() {
     done
 }
 
-# Starts the agent and waits until its API answers; exits on failure.
+# Starts the agent (with any extra `sonde agent` flags given) and waits until
+# its API answers; exits on failure.
 start_agent() {
     local attempt
     for attempt in 1 2 3; do
         port=$(free_port)
         rm -rf "$tmp/data"
-        "$sonde" agent --data-dir "$tmp/data" --listen "127.0.0.1:$port" 2>"$tmp/agent.log" &
+        "$sonde" agent --data-dir "$tmp/data" --listen "127.0.0.1:$port" "$@" 2>"$tmp/agent.log" &
         agent_pid=$!
         for _ in $(seq 1 150); do
             if curl -fsS -o /dev/null "http://127.0.0.1:$port/api/v1/status" 2>/dev/null; then
