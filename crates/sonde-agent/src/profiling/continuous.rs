@@ -29,7 +29,9 @@ pub fn run(
     let result = sampler::run(&program, &collector, &stats, |collector| {
         let stopping = stop.load(Relaxed);
         if stopping || Instant::now() >= window_end {
-            window_end += window;
+            // From now: a window that took long to build does not make the
+            // next ones short.
+            window_end = Instant::now() + window;
             sampler::read_kernel_counters(&program, &stats);
             let (profiles, released) = collector.finish(Timestamp::now());
             for pid in released {
