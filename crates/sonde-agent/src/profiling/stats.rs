@@ -33,9 +33,10 @@ pub struct ProfilerStats {
     pub stacks_over_budget: AtomicU64,
     /// Stacks deeper than the kernel unwinds (127 frames): the outermost are missing.
     pub stacks_depth_limited: AtomicU64,
-    /// Processes whose mappings were read on their first sample.
+    /// Sampled processes, once per window, whose mappings were read (or
+    /// known already) at their first sample in the window.
     pub processes_observed: AtomicU64,
-    /// Processes whose mappings could not be read (gone, or kernel threads).
+    /// The same, for mappings that could not be read (gone, or kernel threads).
     pub processes_unobserved: AtomicU64,
     pub profiles_written: AtomicU64,
     /// Profiles dropped because the queue to the store writer was full.
@@ -145,12 +146,12 @@ impl ProfilerSnapshot {
             ),
             (
                 "sonde_profiler_processes_observed_total",
-                "Processes whose mappings were read on their first sample.",
+                "Sampled processes per window whose mappings were read or known.",
                 self.processes_observed,
             ),
             (
                 "sonde_profiler_processes_unobserved_total",
-                "Processes whose mappings could not be read.",
+                "Sampled processes per window whose mappings could not be read.",
                 self.processes_unobserved,
             ),
             (
