@@ -85,6 +85,20 @@ fn new_and_stored_profiles_in_every_format() {
         assert!(String::from_utf8_lossy(&go.stdout).contains("read_zero"));
     }
 
+    // Go's own route: `go tool pprof http://…/debug/pprof/profile` works.
+    let go_route = dir.path().join("all.pb.gz");
+    let curl = Command::new("curl")
+        .args(["-fsS", "-o"])
+        .arg(&go_route)
+        .arg(format!(
+            "http://{}/debug/pprof/profile?seconds=1",
+            agent.server
+        ))
+        .status()
+        .unwrap();
+    assert!(curl.success());
+    assert_eq!(&std::fs::read(&go_route).unwrap()[..2], &[0x1f, 0x8b]);
+
     // Stored: the continuous profiler's windows of dd, as a flame graph.
     let svg = dir.path().join("dd.svg");
     let deadline = Instant::now() + Duration::from_secs(15);
