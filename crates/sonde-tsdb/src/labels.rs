@@ -1,0 +1,137 @@
+//! Label sets: the identity of a series, as Prometheus's `labels.Labels`.
+//!
+//! A [`Labels`] is a set of `(name, value)` pairs sorted by name, each name
+//! at most once. The metric name is the label [`METRIC_NAME`] (`__name__`).
+//! Construction validates as Prometheus's legacy (pre-UTF-8) scheme does:
+//! label names match `[a-zA-Z_][a-zA-Z0-9_]*`, the metric name matches
+//! `[a-zA-Z_:][a-zA-Z0-9_:]*`, values are any UTF-8. An empty value means
+//! "label absent", so such pairs are dropped rather than stored: `{a=""}`
+//! and `{}` are the same series.
+//!
+//! [`Labels::stable_hash`] is a hash that does not change between runs,
+//! platforms or Rust versions (FNV-1a over `name 0xff value 0xff ...`; the
+//! byte `0xff` never occurs in UTF-8, so no two sets share an input).
+
+use thiserror::Error;
+
+/// The label that holds the metric name.
+pub const METRIC_NAME: &str = "__name__";
+
+/// A label set that could not be built.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum LabelError {
+    /// A label name outside `[a-zA-Z_][a-zA-Z0-9_]*`.
+    #[error("invalid label name {0:?}: must match [a-zA-Z_][a-zA-Z0-9_]*")]
+    InvalidName(String),
+    /// A metric name (the value of `__name__`) outside `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+    #[error("invalid metric name {0:?}: must match [a-zA-Z_:][a-zA-Z0-9_:]*")]
+    InvalidMetricName(String),
+    /// The same label name given twice with non-empty values.
+    #[error("duplicate label name {0:?}")]
+    Duplicate(String),
+}
+
+/// A validated label set, sorted by name, names unique, values non-empty.
+///
+/// Equality, ordering and `Hash` are those of the sorted pairs, so two sets
+/// are equal exactly when they name the same series.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Labels {
+    pairs: Vec<(String, String)>,
+}
+
+impl Labels {
+    /// Builds a label set from `(name, value)` pairs in any order.
+    ///
+    /// Pairs with an empty value are dropped (an empty value means the label
+    /// is absent); the rest are validated and sorted by name.
+    pub fn new<N, V>(pairs: impl IntoIterator<Item = (N, V)>) -> Result<Self, LabelError>
+    where
+        N: Into<String>,
+        V: Into<String>,
+    {
+        let mut kept = Vec::new();
+        for (name, value) in pairs {
+            let (name, value) = (name.into(), value.into());
+            if !is_valid_label_name(&name) {
+                return Err(LabelError::InvalidName(name));
+            }
+            if value.is_empty() {
+                continue;
+            }
+            if name == METRIC_NAME && !is_valid_metric_name(&value) {
+                return Err(LabelError::InvalidMetricName(value));
+            }
+            kept.push((name, value));
+        }
+        kept.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(pair) = kept.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(LabelError::Duplicate(pair[0].0.clone()));
+        }
+        Ok(Self { pairs: kept })
+    }
+
+    /// The value of label `name`, `None` when the series lacks it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|i| self.pairs[i].1.as_str())
+    }
+
+    /// The metric name (the value of `__name__`), if any.
+    pub fn metric_name(&self) -> Option<&str> {
+        self.get(METRIC_NAME)
+    }
+
+    /// The pairs, sorted by name.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// The number of labels.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether the set has no labels at all.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// A hash of the set that is the same in every run and on every platform.
+    pub fn stable_hash(&self) -> u64 {
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut hash = OFFSET;
+        for (name, value) in &self.pairs {
+            for part in [name.as_bytes(), value.as_bytes()] {
+                for &byte in part.iter().chain(&[0xff]) {
+                    hash ^= u64::from(byte);
+                    hash = hash.wrapping_mul(PRIME);
+                }
+            }
+        }
+        hash
+    }
+}
+
+/// Whether `name` is a valid label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_valid_label_name(name: &str) -> bool {
+    is_valid_identifier(name, |_| false)
+}
+
+/// Whether `name` is a valid metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn is_valid_metric_name(name: &str) -> bool {
+    is_valid_identifier(name, |b| b == b':')
+}
+
+/// `[a-zA-Z_x][a-zA-Z0-9_x]*` where `x` is any byte `extra` accepts.
+fn is_valid_identifier(name: &str, extra: impl Fn(u8) -> bool) -> bool {
+    let mut bytes = name.bytes();
+    let Some(first) = bytes.next() else {
+        return false;
+    };
+    let head = |b: u8| b.is_ascii_alphabetic() || b == b'_' || extra(b);
+    head(first) && bytes.all(|b| head(b) || b.is_ascii_digit())
+}
