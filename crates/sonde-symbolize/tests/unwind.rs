@@ -6,38 +6,12 @@ mod support;
 
 use std::time::Duration;
 
-use sampling::{functions, outermost, Sample, Workload, MAX_FRAMES};
+use sampling::{functions, outermost, Sample, Workload, LEVELS, MAX_FRAMES};
 use sonde_symbolize::THREAD_ENTRIES;
 use sonde_symbolize::{AddressSpaces, Symbolizer, UnwindStats, Unwinder, UserRegs};
 use support::compile;
 
 const NO_FP: &[&str] = &["-O2", "-g", "-fomit-frame-pointer"];
-
-/// `level3` spins, called through `level2` and `level1` from `main`. The
-/// callers use the result, so no call is a tail call.
-const LEVELS: &str = r#"
-volatile unsigned long sink;
-
-__attribute__((noipa)) unsigned long level3(unsigned long n) {
-    unsigned long x = n;
-    for (unsigned long i = 0; i < 200000; i++)
-        x = x * 6364136223846793005UL + i;
-    return x;
-}
-
-__attribute__((noipa)) unsigned long level2(unsigned long n) {
-    return level3(n + 1) ^ n;
-}
-
-__attribute__((noipa)) unsigned long level1(unsigned long n) {
-    return level2(n + 2) ^ n;
-}
-
-int main(void) {
-    for (unsigned long n = 0;; n++)
-        sink = level1(n);
-}
-"#;
 
 /// Time in libc: `memset` of a large buffer (user mode) and `getppid`
 /// (kernel mode: the user registers are those saved at the system call).

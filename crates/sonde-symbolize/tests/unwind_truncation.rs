@@ -10,35 +10,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use sampling::{functions, no_entry, truncated, Sample, Workload, MAX_FRAMES};
+use sampling::{functions, no_entry, truncated, Sample, Workload, LEVELS, MAX_FRAMES};
 use sonde_symbolize::{AddressSpaces, Symbolizer, Unwinder, Unwound};
 use support::compile;
-
-/// `level3` spins under `level2`, `level1` and `main`, all built without
-/// frame pointers.
-const LEVELS: &str = r#"
-volatile unsigned long sink;
-
-__attribute__((noipa)) unsigned long level3(unsigned long n) {
-    unsigned long x = n;
-    for (unsigned long i = 0; i < 200000; i++)
-        x = x * 6364136223846793005UL + i;
-    return x;
-}
-
-__attribute__((noipa)) unsigned long level2(unsigned long n) {
-    return level3(n + 1) ^ n;
-}
-
-__attribute__((noipa)) unsigned long level1(unsigned long n) {
-    return level2(n + 2) ^ n;
-}
-
-int main(void) {
-    for (unsigned long n = 0;; n++)
-        sink = level1(n);
-}
-"#;
 
 /// One workload's numbers.
 struct Measured {

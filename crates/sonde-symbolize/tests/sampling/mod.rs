@@ -151,3 +151,29 @@ pub fn no_entry(frames: &[Vec<Frame>]) -> bool {
                 .is_some_and(|f| THREAD_ENTRIES.contains(&f))
         })
 }
+
+/// `level3` spins, called through `level2` and `level1` from `main`. The
+/// callers use the result, so no call is a tail call.
+pub const LEVELS: &str = r#"
+volatile unsigned long sink;
+
+__attribute__((noipa)) unsigned long level3(unsigned long n) {
+    unsigned long x = n;
+    for (unsigned long i = 0; i < 200000; i++)
+        x = x * 6364136223846793005UL + i;
+    return x;
+}
+
+__attribute__((noipa)) unsigned long level2(unsigned long n) {
+    return level3(n + 1) ^ n;
+}
+
+__attribute__((noipa)) unsigned long level1(unsigned long n) {
+    return level2(n + 2) ^ n;
+}
+
+int main(void) {
+    for (unsigned long n = 0;; n++)
+        sink = level1(n);
+}
+"#;
