@@ -20,9 +20,11 @@
 //! - `index.rs`: [`SeriesIndex`], series refs and postings per label pair
 //!   (roaring bitmaps), and selection by matchers as Prometheus's
 //!   `PostingsForMatchers` does.
+//! - `head.rs`: [`Head`], the in-memory head: per-series XOR chunks cut at
+//!   120 samples, Prometheus's out-of-order and duplicate rules, selection
+//!   by matchers and time range, and [`HeadStats`].
 //!
-//! The head's chunks per series, the write-ahead log, persisted blocks and
-//! PromQL come next.
+//! The write-ahead log, persisted blocks and PromQL come next.
 //!
 //! ```
 //! # fn main() -> Result<(), sonde_tsdb::ChunkError> {
@@ -38,6 +40,7 @@
 
 mod bstream;
 mod error;
+mod head;
 mod index;
 mod labels;
 mod matcher;
@@ -45,6 +48,10 @@ mod xor;
 
 pub use bstream::{BitReader, BitWriter};
 pub use error::ChunkError;
+pub use head::{
+    is_stale, AppendError, ChunkMeta, Head, HeadStats, SeriesSamples, SAMPLES_PER_CHUNK, STALE_NAN,
+    STALE_NAN_BITS,
+};
 pub use index::{IndexError, SeriesIndex, SeriesRef};
 pub use labels::{is_valid_label_name, is_valid_metric_name, LabelError, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};

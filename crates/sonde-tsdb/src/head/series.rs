@@ -1,0 +1,187 @@
+//! One series' samples in the head, as Prometheus's `memSeries`: closed
+//! XOR chunks, one open chunk being appended to, and the ordering checks of
+//! Prometheus's `appendable`.
+
+use crate::head::AppendError;
+use crate::xor::{XorAppender, XorChunk, XorIterator};
+use crate::ChunkError;
+
+/// Samples per chunk before a new one is cut (Prometheus's default
+/// `samplesPerChunk`).
+pub const SAMPLES_PER_CHUNK: u16 = 120;
+
+/// A chunk's time range and size, as the head keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkMeta {
+    /// The timestamp of the chunk's first sample.
+    pub min_t: i64,
+    /// The timestamp of the chunk's last sample.
+    pub max_t: i64,
+    /// Samples in the chunk.
+    pub samples: u16,
+    /// Encoded bytes, the 2-byte header included.
+    pub bytes: usize,
+}
+
+/// A closed chunk and its time range.
+#[derive(Debug)]
+struct ClosedChunk {
+    chunk: XorChunk,
+    min_t: i64,
+    max_t: i64,
+}
+
+/// The chunk being appended to and its time range.
+#[derive(Debug)]
+struct OpenChunk {
+    appender: XorAppender,
+    min_t: i64,
+    max_t: i64,
+}
+
+impl OpenChunk {
+    /// A chunk holding the one sample `(t, v)`.
+    fn start(t: i64, v: f64) -> Result<Self, ChunkError> {
+        let mut appender = XorAppender::new();
+        appender.append(t, v)?;
+        Ok(Self {
+            appender,
+            min_t: t,
+            max_t: t,
+        })
+    }
+}
+
+/// What an accepted sample did to the series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored; `new_chunk` when it opened a chunk, `bytes_added` is the
+    /// growth of the series' encoded bytes.
+    Stored { new_chunk: bool, bytes_added: usize },
+    /// Same timestamp and value bits as the last sample: nothing stored.
+    Duplicate,
+}
+
+/// A series' chunks; empty until its first sample.
+#[derive(Debug, Default)]
+pub struct MemSeries {
+    closed: Vec<ClosedChunk>,
+    open: Option<OpenChunk>,
+    /// The bits of the last stored value, for the duplicate check.
+    last_bits: u64,
+}
+
+impl MemSeries {
+    /// Appends `(t, v)` if it comes after the last sample; a repeat of the
+    /// last sample is a no-op, anything else at or before it an error.
+    pub fn append(&mut self, t: i64, v: f64) -> Result<Appended, AppendError> {
+        let Some(open) = &mut self.open else {
+            let open = OpenChunk::start(t, v)?;
+            let bytes_added = open.appender.bytes().len();
+            self.open = Some(open);
+            self.last_bits = v.to_bits();
+            return Ok(Appended::Stored {
+                new_chunk: true,
+                bytes_added,
+            });
+        };
+        if let Order::Same = check_order(open.max_t, self.last_bits, t, v)? {
+            return Ok(Appended::Duplicate);
+        }
+        let stored = if open.appender.num_samples() >= SAMPLES_PER_CHUNK {
+            let next = OpenChunk::start(t, v)?;
+            let bytes_added = next.appender.bytes().len();
+            let full = std::mem::replace(open, next);
+            self.closed.push(ClosedChunk {
+                chunk: full.appender.into_chunk(),
+                min_t: full.min_t,
+                max_t: full.max_t,
+            });
+            Appended::Stored {
+                new_chunk: true,
+                bytes_added,
+            }
+        } else {
+            let before = open.appender.bytes().len();
+            open.appender.append(t, v)?;
+            open.max_t = t;
+            Appended::Stored {
+                new_chunk: false,
+                bytes_added: open.appender.bytes().len() - before,
+            }
+        };
+        self.last_bits = v.to_bits();
+        Ok(stored)
+    }
+
+    /// Pushes the samples in `[mint, maxt]` onto `out`, decoding only the
+    /// chunks whose time range overlaps it.
+    pub fn samples_in(
+        &self,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<(i64, f64)>,
+    ) -> Result<(), ChunkError> {
+        let closed = self
+            .closed
+            .iter()
+            .map(|c| (c.min_t, c.max_t, c.chunk.as_bytes()));
+        let open = self
+            .open
+            .iter()
+            .map(|c| (c.min_t, c.max_t, c.appender.bytes()));
+        for (min_t, max_t, bytes) in closed.chain(open) {
+            if max_t < mint || min_t > maxt {
+                continue;
+            }
+            for sample in XorIterator::new(bytes) {
+                let (t, v) = sample?;
+                if t > maxt {
+                    break;
+                }
+                if t >= mint {
+                    out.push((t, v));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The chunks, oldest first, the open one last.
+    pub fn chunk_metas(&self) -> impl Iterator<Item = ChunkMeta> + '_ {
+        let closed = self.closed.iter().map(|c| ChunkMeta {
+            min_t: c.min_t,
+            max_t: c.max_t,
+            samples: c.chunk.num_samples(),
+            bytes: c.chunk.as_bytes().len(),
+        });
+        let open = self.open.iter().map(|c| ChunkMeta {
+            min_t: c.min_t,
+            max_t: c.max_t,
+            samples: c.appender.num_samples(),
+            bytes: c.appender.bytes().len(),
+        });
+        closed.chain(open)
+    }
+}
+
+/// Where a new sample falls against the last one.
+enum Order {
+    /// A later timestamp: to be stored.
+    After,
+    /// The same timestamp and value bits: a no-op.
+    Same,
+}
+
+/// Prometheus's `memSeries.appendable` without out-of-order ingestion.
+fn check_order(last_t: i64, last_bits: u64, t: i64, v: f64) -> Result<Order, AppendError> {
+    if t > last_t {
+        Ok(Order::After)
+    } else if t < last_t {
+        Err(AppendError::OutOfOrder { t, last_t })
+    } else if v.to_bits() == last_bits {
+        Ok(Order::Same)
+    } else {
+        Err(AppendError::DuplicateTimestamp { t })
+    }
+}
