@@ -163,8 +163,7 @@ fn interface_name(index: u32) -> Option<String> {
     if name.is_null() {
         return None;
     }
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    Some(String::from_utf8_lossy(&buf[..end]).into_owned())
+    Some(crate::process_table::c_string(&buf))
 }
 
 #[cfg(test)]

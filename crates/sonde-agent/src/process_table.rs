@@ -364,7 +364,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn c_string(bytes: &[u8]) -> String {
+/// A NUL-terminated (or NUL-padded) kernel string, such as a comm.
+pub(crate) fn c_string(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
     text(&bytes[..end])
 }

@@ -16,10 +16,9 @@ use axum::Json;
 use serde::Deserialize;
 use sonde_agent::profiling::{ProfileRequest, Target};
 use sonde_agent::AgentHandle;
-use sonde_event::{Event, EventFilter, EventKind, Profile, Timestamp};
-use sonde_store::Query as StoreQuery;
+use sonde_event::{Event, EventKind, Profile, Timestamp};
 
-use crate::ApiError;
+use crate::{ApiError, EventsParams};
 
 /// Samples per second of an on-demand profile unless asked otherwise.
 const DEFAULT_HZ: u32 = 99;
@@ -179,29 +178,22 @@ async fn stored(
     params: &ProfileParams,
     target: Target,
 ) -> Result<Vec<Profile>, ApiError> {
-    let now = Timestamp::now();
-    let time = |t: &Option<String>| {
-        t.as_deref()
-            .map(|t| Timestamp::parse_relative(t, now).map_err(ApiError::BadRequest))
-            .transpose()
-    };
     let (pid, container) = match target {
         Target::All => (None, None),
         Target::Pid(pid) => (Some(pid), None),
         Target::Container(id) => (None, Some(id)),
     };
-    let query = StoreQuery {
-        since: time(&params.since)?,
-        until: time(&params.until)?,
-        filter: EventFilter {
-            kinds: vec![EventKind::Profile],
-            pid,
-            container,
-            ..EventFilter::default()
-        },
-        limit: Some(MAX_STORED),
-        tail: true,
+    // The same filter and window as `/api/v1/events?type=profile`.
+    let events = EventsParams {
+        since: params.since.clone(),
+        until: params.until.clone(),
+        kinds: Some(EventKind::Profile.as_str().into()),
+        pid,
+        container,
+        last: Some(MAX_STORED),
+        ..EventsParams::default()
     };
+    let query = events.store_query(events.filter()?, Timestamp::now())?;
     let store = agent.store().clone();
     let result = tokio::task::spawn_blocking(move || store.query(&query))
         .await

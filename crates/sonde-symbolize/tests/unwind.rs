@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use sampling::{functions, outermost, Sample, Workload, LEVELS, MAX_FRAMES};
+use sampling::{functions, outermost, percent, Sample, Workload, LEVELS, MAX_FRAMES};
 use sonde_symbolize::THREAD_ENTRIES;
 use sonde_symbolize::{AddressSpaces, Symbolizer, UnwindStats, Unwinder, UserRegs};
 use support::compile;
@@ -145,14 +145,6 @@ fn reaches_entry(names: &[String]) -> bool {
 fn in_order(names: &[String], wanted: &[&str]) -> bool {
     let mut rest = names.iter();
     wanted.iter().all(|w| rest.any(|n| n == w))
-}
-
-fn percent(n: usize, of: usize) -> f64 {
-    if of == 0 {
-        0.0
-    } else {
-        100.0 * n as f64 / of as f64
-    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use sampling::{functions, no_entry, truncated, Sample, Workload, LEVELS, MAX_FRAMES};
+use sampling::{functions, no_entry, percent, truncated, Sample, Workload, LEVELS, MAX_FRAMES};
 use sonde_symbolize::{AddressSpaces, Symbolizer, Unwinder, Unwound};
 use support::compile;
 
@@ -77,14 +77,6 @@ fn measure(program: &str, args: &[&str]) -> Measured {
     }
     eprintln!("{program}: {:?}", unwinder.stats());
     measured
-}
-
-fn percent(n: usize, of: usize) -> f64 {
-    if of == 0 {
-        0.0
-    } else {
-        100.0 * n as f64 / of as f64
-    }
 }
 
 #[test]

@@ -18,6 +18,7 @@ use sonde_symbolize::{
 
 use super::identity::Identities;
 use super::target::Target;
+use crate::process_table::c_string;
 use crate::stats::Stats;
 
 /// Distinct stacks kept per window; samples of further stacks are counted
@@ -111,7 +112,7 @@ impl Collector {
         }
         let (user, unwound_by) = self.user_stack(sample);
         let key = StackKey {
-            thread: comm(&ev.comm),
+            thread: c_string(&ev.comm),
             kernel: sample.kernel_stack().collect(),
             user,
             unwound_by,
@@ -291,10 +292,4 @@ impl ProfileBuilder {
         self.index.insert(frame.clone(), i);
         i
     }
-}
-
-/// A kernel comm: NUL-padded, not always UTF-8.
-pub(crate) fn comm(raw: &[u8; 16]) -> String {
-    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    String::from_utf8_lossy(&raw[..end]).into_owned()
 }

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use sonde_event::{ExecIds, Workload};
 
-use super::collector::comm;
 use crate::clock::BootClock;
+use crate::process_table::c_string;
 use crate::procfs::ProcReader;
 
 pub struct Identities {
@@ -58,7 +58,7 @@ impl Identities {
             None => Workload {
                 exec_id: exact_id,
                 pid,
-                comm: comm(raw_comm),
+                comm: c_string(raw_comm),
                 binary: String::new(),
                 container: None,
             },

@@ -152,6 +152,15 @@ pub fn no_entry(frames: &[Vec<Frame>]) -> bool {
         })
 }
 
+/// `n` as a percentage of `of` (0 when `of` is 0).
+pub fn percent(n: usize, of: usize) -> f64 {
+    if of == 0 {
+        0.0
+    } else {
+        100.0 * n as f64 / of as f64
+    }
+}
+
 /// `level3` spins, called through `level2` and `level1` from `main`. The
 /// callers use the result, so no call is a tail call.
 pub const LEVELS: &str = r#"
