@@ -13,6 +13,7 @@ use sonde_bpf::{
 };
 use sonde_event::{Event, EventKind, Profile, Timestamp, SCHEMA_VERSION};
 use sonde_store::{EventStore, StoreStats};
+use sonde_tsdb::Db;
 use tokio::sync::broadcast;
 
 use crate::clock::BootClock;
@@ -50,6 +51,7 @@ pub struct AgentHandle {
     store: Arc<dyn EventStore>,
     live: broadcast::Sender<Arc<Event>>,
     sessions: Arc<Sessions>,
+    metrics: Arc<Db>,
     started: Timestamp,
 }
 
@@ -78,8 +80,12 @@ pub struct CollectorStatus {
 impl Agent {
     /// Applies retention to `store`, loads and attaches the kernel programs,
     /// seeds the process table from /proc, and starts the pipeline writing
-    /// to `store`.
-    pub fn start(config: AgentConfig, store: Arc<dyn EventStore>) -> Result<Agent, AgentError> {
+    /// to `store` and its metrics to `metrics`.
+    pub fn start(
+        config: AgentConfig,
+        store: Arc<dyn EventStore>,
+        metrics: Arc<Db>,
+    ) -> Result<Agent, AgentError> {
         let stats = Arc::new(Stats::default());
         raise_open_file_limit();
         // Before anything is collected: a restarted agent serves no stale events.
@@ -194,6 +200,7 @@ impl Agent {
             store,
             live,
             sessions: Arc::new(sessions),
+            metrics,
             started: Timestamp::now(),
         };
         Ok(Agent {
@@ -261,6 +268,11 @@ impl AgentHandle {
 
     pub fn store(&self) -> &Arc<dyn EventStore> {
         &self.store
+    }
+
+    /// The metrics store, which PromQL queries read.
+    pub fn metrics(&self) -> &Arc<Db> {
+        &self.metrics
     }
 
     /// Live events, each published once it is durable.

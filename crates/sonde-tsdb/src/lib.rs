@@ -39,6 +39,7 @@
 //! ```
 
 mod bstream;
+mod db;
 mod error;
 mod head;
 mod index;
@@ -47,6 +48,7 @@ mod matcher;
 mod xor;
 
 pub use bstream::{BitReader, BitWriter};
+pub use db::{BatchOutcome, Db, DbError, Sample};
 pub use error::ChunkError;
 pub use head::{
     is_stale, AppendError, ChunkMeta, Head, HeadStats, SeriesSamples, SAMPLES_PER_CHUNK, STALE_NAN,

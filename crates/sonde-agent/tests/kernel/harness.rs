@@ -48,7 +48,8 @@ fn start_configured(dir: &Path, tune: impl FnOnce(&mut AgentConfig)) -> TestAgen
         ..AgentConfig::default()
     };
     tune(&mut config);
-    let agent = Agent::start(config, store).expect("agent starts");
+    let agent =
+        Agent::start(config, store, Arc::new(sonde_tsdb::Db::in_memory())).expect("agent starts");
     let handle = agent.handle();
     let live = handle.subscribe();
     TestAgent {

@@ -74,7 +74,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 args.listen
             )
         })?;
-    let agent = Agent::start(config, Arc::new(store))?;
+    let agent = Agent::start(
+        config,
+        Arc::new(store),
+        Arc::new(sonde_tsdb::Db::in_memory()),
+    )?;
     tracing::info!(
         api = %format!("http://{}", args.listen),
         data_dir = %args.data_dir.display(),
