@@ -9,6 +9,7 @@ use std::sync::RwLock;
 use crate::head::{AppendError, Head, HeadStats, SeriesSamples};
 use crate::labels::Labels;
 use crate::matcher::Matcher;
+use crate::metadata::MetadataStore;
 use crate::ChunkError;
 
 /// One sample to append.
@@ -39,6 +40,7 @@ pub enum DbError {
 #[derive(Debug, Default)]
 pub struct Db {
     head: RwLock<Head>,
+    metadata: MetadataStore,
 }
 
 impl Db {
@@ -131,6 +133,11 @@ impl Db {
         values.sort_unstable();
         values.dedup();
         Ok(values)
+    }
+
+    /// Metric metadata, as written by scrapes, remote-write and sonde itself.
+    pub fn metadata(&self) -> &MetadataStore {
+        &self.metadata
     }
 
     /// The head's size and counters.

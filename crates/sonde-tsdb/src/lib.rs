@@ -45,6 +45,7 @@ mod head;
 mod index;
 mod labels;
 mod matcher;
+mod metadata;
 mod xor;
 
 pub use bstream::{BitReader, BitWriter};
@@ -57,4 +58,5 @@ pub use head::{
 pub use index::{IndexError, SeriesIndex, SeriesRef};
 pub use labels::{is_valid_label_name, is_valid_metric_name, LabelError, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
+pub use metadata::{Metadata, MetadataStore, MetricType};
 pub use xor::{XorAppender, XorChunk, XorIterator, XOR_ENCODING};
