@@ -73,7 +73,38 @@ impl SeriesIndex {
             return Ok((series_ref, false));
         }
         let series_ref = self.next_ref.ok_or(IndexError::RefsExhausted)?;
-        self.next_ref = series_ref.checked_add(1);
+        self.insert(hash, labels, series_ref);
+        Ok((series_ref, true))
+    }
+
+    /// Recreates the series `labels` under the reference `series_ref` it
+    /// had before (write-ahead log replay), unless `labels` already exist
+    /// or `series_ref` is taken by another series: then as
+    /// [`SeriesIndex::get_or_create`]. Returns the series' reference.
+    pub fn create_with_ref(
+        &mut self,
+        labels: &Labels,
+        series_ref: SeriesRef,
+    ) -> Result<SeriesRef, IndexError> {
+        let hash = labels.stable_hash();
+        if let Some(existing) = self.find(hash, labels) {
+            return Ok(existing);
+        }
+        if self.series.contains_key(&series_ref) {
+            return Ok(self.get_or_create(labels)?.0);
+        }
+        self.insert(hash, labels, series_ref);
+        Ok(series_ref)
+    }
+
+    /// Adds a new series under `series_ref`; later references are handed
+    /// out after it.
+    fn insert(&mut self, hash: u64, labels: &Labels, series_ref: SeriesRef) {
+        let after = series_ref.checked_add(1);
+        self.next_ref = match (self.next_ref, after) {
+            (Some(next), Some(after)) => Some(next.max(after)),
+            _ => None,
+        };
         for (name, value) in labels.iter() {
             self.postings
                 .entry(name.to_owned())
@@ -85,7 +116,6 @@ impl SeriesIndex {
         self.all.insert(series_ref);
         self.by_hash.entry(hash).or_default().push(series_ref);
         self.series.insert(series_ref, labels.clone());
-        Ok((series_ref, true))
     }
 
     /// The reference of the series `labels`, if it exists.

@@ -99,6 +99,63 @@ impl Labels {
         self.pairs.is_empty()
     }
 
+    /// Builds a label set as Prometheus 3 does, where any non-empty UTF-8
+    /// string is a valid label name (and metric name).
+    ///
+    /// Pairs with an empty value are dropped; an empty name or the same name
+    /// twice is an error.
+    pub fn new_utf8<N, V>(pairs: impl IntoIterator<Item = (N, V)>) -> Result<Self, LabelError>
+    where
+        N: Into<String>,
+        V: Into<String>,
+    {
+        let mut kept = Vec::new();
+        for (name, value) in pairs {
+            let (name, value) = (name.into(), value.into());
+            if name.is_empty() {
+                return Err(LabelError::InvalidName(name));
+            }
+            if !value.is_empty() {
+                kept.push((name, value));
+            }
+        }
+        kept.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(pair) = kept.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(LabelError::Duplicate(pair[0].0.clone()));
+        }
+        Ok(Self { pairs: kept })
+    }
+
+    /// The labels whose names `keep` accepts.
+    pub fn filter(&self, keep: impl Fn(&str) -> bool) -> Self {
+        Self {
+            pairs: self
+                .pairs
+                .iter()
+                .filter(|(n, _)| keep(n))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// This set with label `name` set to `value`; an empty `value` removes
+    /// the label, an empty `name` leaves the set unchanged.
+    pub fn with(&self, name: &str, value: &str) -> Self {
+        let mut pairs = self.pairs.clone();
+        if name.is_empty() {
+            return Self { pairs };
+        }
+        match pairs.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
+            Ok(i) if value.is_empty() => {
+                pairs.remove(i);
+            }
+            Ok(i) => pairs[i].1 = value.to_string(),
+            Err(_) if value.is_empty() => {}
+            Err(i) => pairs.insert(i, (name.to_string(), value.to_string())),
+        }
+        Self { pairs }
+    }
+
     /// A hash of the set that is the same in every run and on every platform.
     pub fn stable_hash(&self) -> u64 {
         const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;

@@ -23,8 +23,17 @@
 //! - `head.rs`: [`Head`], the in-memory head: per-series XOR chunks cut at
 //!   120 samples, Prometheus's out-of-order and duplicate rules, selection
 //!   by matchers and time range, and [`HeadStats`].
-//!
-//! The write-ahead log, persisted blocks and PromQL come next.
+//! - `wal.rs`, `wal/*.rs`: the write-ahead log: segment files of
+//!   CRC32C-framed series and samples records, replay with repair of torn
+//!   or corrupt tails, checkpoints.
+//! - `block.rs`, `block/*.rs`: persisted, immutable blocks (meta, index,
+//!   CRC-checked chunks), written atomically, loaded with damage reported.
+//! - `compact.rs`: merging adjacent blocks into exponentially larger ones.
+//! - `retention.rs`: which blocks are past the retention time.
+//! - `db.rs`, `db/*.rs`: [`Db`], in memory or durable in a directory
+//!   ([`Db::open`], [`DbOptions`], [`RecoveryReport`]): WAL-first appends,
+//!   reads merged across blocks and head, [`Db::maintain`] (head → block,
+//!   compaction, retention) and [`DbStats`].
 //!
 //! ```
 //! # fn main() -> Result<(), sonde_tsdb::ChunkError> {
@@ -38,7 +47,9 @@
 //! # }
 //! ```
 
+mod block;
 mod bstream;
+mod compact;
 mod db;
 mod error;
 mod head;
@@ -46,10 +57,16 @@ mod index;
 mod labels;
 mod matcher;
 mod metadata;
+mod retention;
+mod wal;
 mod xor;
 
+pub use block::{BlockError, BlockMeta};
 pub use bstream::{BitReader, BitWriter};
-pub use db::{BatchOutcome, Db, DbError, Sample};
+pub use db::{
+    BatchOutcome, CorruptBlock, Db, DbError, DbOptions, DbStats, MaintainReport, RecoveryReport,
+    Sample, DEFAULT_BLOCK_RANGE_MS,
+};
 pub use error::ChunkError;
 pub use head::{
     is_stale, AppendError, ChunkMeta, Head, HeadStats, SeriesSamples, SAMPLES_PER_CHUNK, STALE_NAN,
@@ -59,4 +76,6 @@ pub use index::{IndexError, SeriesIndex, SeriesRef};
 pub use labels::{is_valid_label_name, is_valid_metric_name, LabelError, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use metadata::{Metadata, MetadataStore, MetricType};
+pub use wal::replay::WalCorruption;
+pub use wal::{CorruptionReason, WalSync};
 pub use xor::{XorAppender, XorChunk, XorIterator, XOR_ENCODING};
