@@ -10,12 +10,23 @@
 //! - `value.rs`: [`Value`]s a query returns.
 //! - `error.rs`: [`QueryError`] with Prometheus's error types.
 //! - `queryable.rs`: [`Queryable`], what the engine reads from.
+//! - `parse.rs`: parsing with `promql-parser`, and placing parse errors.
+//! - `rewrite/`: rewriting Prometheus 3 syntax that `promql-parser` lacks
+//!   (duration expressions, `anchored`/`smoothed`, `info()` selectors
+//!   matching the empty string) into text it parses.
+//! - `eval/`: the evaluator: selectors, subqueries, operators,
+//!   aggregations and function calls, one evaluation time at a time.
 //! - `functions/`: the language's functions over samples.
+//! - `math.rs`: numeric helpers (Kahan summation, quantiles).
 
 mod engine;
 mod error;
+mod eval;
 mod functions;
+mod math;
+mod parse;
 mod queryable;
+mod rewrite;
 mod value;
 
 pub use engine::{Engine, EngineOptions};
