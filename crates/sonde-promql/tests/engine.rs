@@ -242,3 +242,27 @@ fn range_queries_are_bounded() {
     let err = engine.range(&db, "1", 0, 10, 0).unwrap_err();
     assert_eq!(err.kind, ErrorKind::BadData);
 }
+
+/// Regression: a subquery with more steps than the sample limit ran until
+/// the timeout (2 minutes) before it was refused up front.
+#[test]
+fn subquery_with_more_steps_than_the_limit_is_refused_up_front() {
+    let db = counters();
+    let engine = Engine::new(EngineOptions::default());
+    let err = engine
+        .instant(&db, "max_over_time(http_requests_total[1y:1ms])", 600 * S)
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Execution);
+    assert_eq!(
+        err.message,
+        "query processing would load too many samples into memory in query execution"
+    );
+    // A subquery within the limit still runs.
+    let v = engine
+        .instant(&db, "max_over_time(http_requests_total[10m:1s])", 600 * S)
+        .unwrap();
+    assert_eq!(
+        vector(v),
+        [("api".to_string(), 400.0), ("web".to_string(), 800.0)]
+    );
+}

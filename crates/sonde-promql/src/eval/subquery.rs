@@ -12,7 +12,7 @@ use promql_parser::parser::SubqueryExpr;
 use sonde_tsdb::Labels;
 
 use super::selector::duration_ms;
-use super::{exec, Evaluator, RangeVector, Series, Val};
+use super::{exec, Evaluator, RangeVector, Series, Val, TOO_MANY_SAMPLES};
 use crate::QueryError;
 
 /// The step of a subquery that gives none.
@@ -30,6 +30,13 @@ impl Evaluator<'_> {
         let mut first = start.div_euclid(step).saturating_mul(step);
         if first <= start {
             first = first.saturating_add(step);
+        }
+        // Every step holds at least one point per series: a subquery with
+        // more steps than the sample limit cannot finish, so it is refused
+        // before it runs (Prometheus refuses `x[1y:1ms]` at once, too).
+        let steps = end.saturating_sub(first).checked_div(step).unwrap_or(0) + 1;
+        if first <= end && usize::try_from(steps).map_or(true, |n| n > self.max_samples) {
+            return Err(QueryError::execution(TOO_MANY_SAMPLES));
         }
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut series: Vec<Series> = Vec::new();
