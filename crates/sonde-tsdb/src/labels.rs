@@ -6,7 +6,9 @@
 //! label names match `[a-zA-Z_][a-zA-Z0-9_]*`, the metric name matches
 //! `[a-zA-Z_:][a-zA-Z0-9_:]*`, values are any UTF-8. An empty value means
 //! "label absent", so such pairs are dropped rather than stored: `{a=""}`
-//! and `{}` are the same series.
+//! and `{}` are the same series. [`Labels::new_utf8`] builds a set as
+//! Prometheus 3 allows, any non-empty UTF-8 name; the query engine derives
+//! sets from existing ones with [`Labels::filter`] and [`Labels::with`].
 //!
 //! [`Labels::stable_hash`] is a hash that does not change between runs,
 //! platforms or Rust versions (FNV-1a over `name 0xff value 0xff ...`; the
@@ -191,4 +193,30 @@ fn is_valid_identifier(name: &str, extra: impl Fn(u8) -> bool) -> bool {
     };
     let head = |b: u8| b.is_ascii_alphabetic() || b == b'_' || extra(b);
     head(first) && bytes.all(|b| head(b) || b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_names_filter_and_with() {
+        let l = Labels::new_utf8([("some.name", "x"), ("a", "1"), ("b", "")]).unwrap();
+        assert_eq!(
+            l.iter().collect::<Vec<_>>(),
+            vec![("a", "1"), ("some.name", "x")]
+        );
+        assert!(Labels::new_utf8([("", "x")]).is_err());
+        assert!(Labels::new_utf8([("a", "1"), ("a", "2")]).is_err());
+        assert_eq!(
+            l.filter(|n| n == "a").iter().collect::<Vec<_>>(),
+            vec![("a", "1")]
+        );
+        let l2 = l.with("b", "2").with("a", "");
+        assert_eq!(
+            l2.iter().collect::<Vec<_>>(),
+            vec![("b", "2"), ("some.name", "x")]
+        );
+        assert_eq!(l.with("", "v"), l);
+    }
 }
