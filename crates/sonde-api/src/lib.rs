@@ -5,24 +5,36 @@
 //! - `GET /api/v1/map` — the service map over a time range
 //! - `GET /api/v1/status` — collectors, pipeline counters, store size
 //! - `GET /metrics` — the same counters in Prometheus text format
+//! - `/api/v1/query`, `/api/v1/query_range`, `/api/v1/series`,
+//!   `/api/v1/labels`, `/api/v1/label/{name}/values`, `/api/v1/metadata`,
+//!   `/api/v1/status/buildinfo`, `POST /api/v1/write` — Prometheus's API
+//!   over the metrics store (`prom/`)
 
 mod error;
 mod events;
 mod map;
 mod params;
 mod profile;
+pub mod prom;
 
 pub use error::ApiError;
 pub use params::EventsParams;
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use sonde_agent::AgentHandle;
 
 pub fn router(agent: AgentHandle) -> Router {
+    let writes = Arc::new(prom::WriteStats::default());
+    let engine = Arc::new(sonde_promql::Engine::new(
+        sonde_promql::EngineOptions::default(),
+    ));
+    let prom = prom::router_with_stats(agent.metrics().clone(), engine, writes.clone());
     Router::new()
         .route("/api/v1/events", get(events::events))
         .route("/api/v1/requests", get(events::requests))
@@ -31,7 +43,9 @@ pub fn router(agent: AgentHandle) -> Router {
         .route("/debug/pprof/profile", get(profile::go_pprof))
         .route("/api/v1/status", get(status))
         .route("/metrics", get(metrics))
+        .layer(Extension(writes))
         .with_state(agent)
+        .merge(prom)
 }
 
 /// Serves the API until `shutdown` resolves.
@@ -53,7 +67,10 @@ async fn status(State(agent): State<AgentHandle>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(agent): State<AgentHandle>) -> impl IntoResponse {
+async fn metrics(
+    State(agent): State<AgentHandle>,
+    Extension(writes): Extension<Arc<prom::WriteStats>>,
+) -> impl IntoResponse {
     let status = tokio::task::spawn_blocking(move || agent.status()).await;
     let text = match status {
         Ok(status) => {
@@ -61,6 +78,7 @@ async fn metrics(State(agent): State<AgentHandle>) -> impl IntoResponse {
             if let Some(store) = status.store {
                 text.push_str(&store_metrics(&store));
             }
+            text.push_str(&writes.to_prometheus());
             text
         }
         Err(e) => format!("# status task failed: {e}\n"),

@@ -55,6 +55,27 @@ impl Client {
         Ok(response)
     }
 
+    /// A Prometheus API answer: its JSON envelope, whether it says
+    /// success or error (`errorType`, `error`), so the caller can show both.
+    pub fn prom(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<serde_json::Value> {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        for (key, value) in query {
+            request = request.query(*key, value);
+        }
+        let response = request.call().map_err(|e| {
+            anyhow!(
+                "cannot reach the sonde agent at {} ({e}); start it with `sudo sonde agent` or pass --server",
+                self.base
+            )
+        })?;
+        let status = response.status();
+        let body = response.into_body().read_to_string()?;
+        match serde_json::from_str::<serde_json::Value>(&body) {
+            Ok(answer) if answer.get("status").is_some() => Ok(answer),
+            _ => bail!("the agent answered {status}: {}", body.trim()),
+        }
+    }
+
     /// The whole answer, as bytes.
     pub fn bytes(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Vec<u8>> {
         let mut body = self.get(path, query)?.into_body();

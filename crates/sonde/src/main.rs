@@ -34,6 +34,8 @@ enum Command {
     Map(cmd::map::Args),
     /// Profile CPU use: flame graphs, pprof, folded stacks or the hottest functions.
     Profile(cmd::profile::Args),
+    /// Run a PromQL query against the agent's metrics: an instant query, or --range.
+    Query(cmd::query::Args),
     /// Show HTTP and DNS requests: who asked whom for what, the answer and how long it took.
     Requests(cmd::requests::Args),
     /// Show a running agent's collectors, counters and losses.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Flows(args) => cmd::events::run_flows(args),
         Command::Map(args) => cmd::map::run(args),
         Command::Profile(args) => cmd::profile::run(args),
+        Command::Query(args) => cmd::query::run(args),
         Command::Requests(args) => cmd::requests::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Schema => cmd::schema::run(),

@@ -11,6 +11,7 @@ use sonde_event::{
 
 use crate::cmd::Output;
 
+pub mod query;
 mod request;
 
 /// Shell-like quoting of argv for display.

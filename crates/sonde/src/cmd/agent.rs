@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use sonde_agent::metrics::MetricsConfig;
 use sonde_agent::{Agent, AgentConfig};
 use sonde_store::{RedbStore, Retention};
 
@@ -37,6 +38,17 @@ pub struct Args {
     /// .eh_frame unwinding).
     #[arg(long)]
     profile_frame_pointers_only: bool,
+    /// YAML file of metrics derived from events and exporters to scrape
+    /// (see docs/metrics.example.yaml); added to the built-in metrics.
+    #[arg(long, env = "SONDE_METRICS_CONFIG")]
+    metrics_config: Option<PathBuf>,
+    /// Derived metrics and sonde's own are written to the metrics store
+    /// this often.
+    #[arg(long, default_value = "15s", value_parser = humantime_duration)]
+    metrics_interval: Duration,
+    /// Delete metric samples older than this (e.g. 15d).
+    #[arg(long, default_value = "15d", value_parser = humantime_duration)]
+    metrics_retention: Duration,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -48,6 +60,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    // A bad metrics config is the user's to fix before anything else.
+    let metrics_config = match &args.metrics_config {
+        Some(path) => MetricsConfig::load(path)?,
+        None => MetricsConfig::default(),
+    };
+    anyhow::ensure!(
+        !args.metrics_interval.is_zero(),
+        "--metrics-interval must be more than zero"
+    );
     // Root, BTF and tracefs first: they explain failures better than what follows.
     sonde_bpf::preflight()?;
     let store = RedbStore::open(&args.data_dir)?;
@@ -60,6 +81,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         profile_hz: args.profile_hz,
         profile_window: args.profile_window,
         profile_unwind_dwarf: !args.profile_frame_pointers_only,
+        metrics: metrics_config,
+        metrics_interval: args.metrics_interval,
         ..AgentConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -74,11 +97,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 args.listen
             )
         })?;
-    let agent = Agent::start(
-        config,
-        Arc::new(store),
-        Arc::new(sonde_tsdb::Db::in_memory()),
-    )?;
+    let metrics = open_metrics(&args.data_dir.join("metrics"), args.metrics_retention)?;
+    let agent = Agent::start(config, Arc::new(store), Arc::new(metrics))?;
     tracing::info!(
         api = %format!("http://{}", args.listen),
         data_dir = %args.data_dir.display(),
@@ -93,6 +113,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     agent.shutdown();
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the metrics store, replaying its write-ahead log, and says what
+/// recovery found.
+fn open_metrics(dir: &std::path::Path, retention: Duration) -> anyhow::Result<sonde_tsdb::Db> {
+    let options = sonde_tsdb::DbOptions {
+        retention: Some(retention),
+        ..sonde_tsdb::DbOptions::default()
+    };
+    let (db, report) = sonde_tsdb::Db::open(dir, options)
+        .with_context(|| format!("cannot open the metrics store in {}", dir.display()))?;
+    if report.is_clean() {
+        tracing::info!(
+            dir = %dir.display(),
+            blocks = report.blocks_loaded.len(),
+            wal_samples = report.wal_samples,
+            "metrics store opened"
+        );
+    } else {
+        tracing::warn!(
+            dir = %dir.display(),
+            blocks = report.blocks_loaded.len(),
+            corrupt_blocks = ?report.corrupt_blocks,
+            wal_bytes_dropped = report.wal_bytes_dropped(),
+            wal_unknown_series_samples = report.wal_unknown_series_samples,
+            wal_samples = report.wal_samples,
+            "metrics store opened after repairs"
+        );
+    }
+    Ok(db)
 }
 
 async fn shutdown_signal() {

@@ -4,6 +4,7 @@ pub mod doctor;
 pub mod events;
 pub mod map;
 pub mod profile;
+pub mod query;
 pub mod requests;
 pub mod schema;
 pub mod status;

@@ -9,4 +9,5 @@ mod capture;
 mod doctor;
 mod harness;
 mod profile;
+mod query;
 mod storage;
