@@ -18,6 +18,7 @@ use tokio::sync::broadcast;
 
 use crate::clock::BootClock;
 use crate::kernel_counters::KernelCounters;
+use crate::metrics::{self, MetricsHandle, Scraper, TargetConfig};
 use crate::network_events::NetworkEvents;
 use crate::process_table::ProcessTable;
 use crate::processor::Processor;
@@ -38,6 +39,9 @@ pub struct Agent {
     handle: AgentHandle,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    /// Stopped after the pipeline, so the last flush holds every event.
+    metrics_stop: Arc<AtomicBool>,
+    metrics_threads: Vec<JoinHandle<()>>,
     // Declared last: detached after the threads that read from them have stopped.
     _process: ProcessProgram,
     _capture: Arc<CaptureProgram>,
@@ -87,6 +91,9 @@ impl Agent {
         metrics: Arc<Db>,
     ) -> Result<Agent, AgentError> {
         let stats = Arc::new(Stats::default());
+        // A bad metrics config refuses to start before the kernel is touched.
+        config.metrics.validate()?;
+        let derived = MetricsHandle::new(&config.metrics, &stats)?;
         raise_open_file_limit();
         // Before anything is collected: a restarted agent serves no stale events.
         writer::apply_retention(store.as_ref(), &config.retention, &stats);
@@ -164,10 +171,12 @@ impl Agent {
             retention: config.retention,
             retention_every: config.retention_every,
         };
-        let (s, w, l) = (stats.clone(), store.clone(), live.clone());
+        let (s, w, l, d) = (stats.clone(), store.clone(), live.clone(), derived.clone());
         threads.push(spawn("sonde-writer", move || {
-            writer::run(writer_config, w, event_rx, l, s)
+            writer::run(writer_config, w, event_rx, l, d, s)
         })?);
+        let metrics_stop = Arc::new(AtomicBool::new(false));
+        let metrics_threads = spawn_metrics(&config, derived, &metrics, &stats, &metrics_stop)?;
 
         if config.profile_hz > 0 {
             let program = ProfileProgram::load(ProfileOptions {
@@ -207,6 +216,8 @@ impl Agent {
             handle,
             stop,
             threads,
+            metrics_stop,
+            metrics_threads,
             _process: process,
             _capture: capture,
             _network: network,
@@ -226,6 +237,10 @@ impl Agent {
     fn stop_threads(&mut self) {
         self.stop.store(true, Relaxed);
         for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        self.metrics_stop.store(true, Relaxed);
+        for thread in self.metrics_threads.drain(..) {
             let _ = thread.join();
         }
     }
@@ -255,6 +270,34 @@ fn raise_open_file_limit() {
             }
         }
     }
+}
+
+/// The metrics flush thread and one scrape thread per target.
+fn spawn_metrics(
+    config: &AgentConfig,
+    derived: MetricsHandle,
+    db: &Arc<Db>,
+    stats: &Arc<Stats>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Vec<JoinHandle<()>>, AgentError> {
+    let mut threads = Vec::new();
+    let (d, s, st, interval) = (
+        db.clone(),
+        stats.clone(),
+        stop.clone(),
+        config.metrics_interval,
+    );
+    threads.push(spawn("sonde-metrics", move || {
+        metrics::run_flusher(derived, d, s, interval, st)
+    })?);
+    for job in &config.metrics.scrape_configs {
+        for target in TargetConfig::from_job(job)? {
+            let scraper = Scraper::new(target, db.clone(), stats.clone());
+            let st = stop.clone();
+            threads.push(spawn("sonde-scrape", move || scraper.run(st))?);
+        }
+    }
+    Ok(threads)
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {

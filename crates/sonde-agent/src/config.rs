@@ -2,6 +2,8 @@ use std::time::Duration;
 
 use sonde_store::Retention;
 
+use crate::metrics::MetricsConfig;
+
 /// How the agent's pipeline is sized. Defaults hold an exec storm of tens of
 /// thousands of processes per second without loss.
 #[derive(Debug, Clone)]
@@ -39,6 +41,12 @@ pub struct AgentConfig {
     /// Copy the top of each sampled user stack and unwind it from `.eh_frame`
     /// where frame pointers fail (code built without them).
     pub profile_unwind_dwarf: bool,
+    /// Metrics derived from events (added to the built-in set) and
+    /// exporters to scrape, into the metrics store.
+    pub metrics: MetricsConfig,
+    /// Derived metrics and sonde's own are written to the metrics store
+    /// this often.
+    pub metrics_interval: Duration,
 }
 
 impl Default for AgentConfig {
@@ -67,6 +75,8 @@ impl Default for AgentConfig {
             profile_hz: 19,
             profile_window: Duration::from_secs(10),
             profile_unwind_dwarf: true,
+            metrics: MetricsConfig::default(),
+            metrics_interval: Duration::from_secs(15),
         }
     }
 }

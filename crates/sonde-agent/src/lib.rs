@@ -8,6 +8,7 @@ mod kallsyms;
 mod kernel_counters;
 mod labelled_counter;
 mod labelled_histogram;
+pub mod metrics;
 mod network_events;
 mod process_table;
 mod processor;
@@ -34,6 +35,8 @@ pub enum AgentError {
     BootId(#[from] std::io::Error),
     #[error("cannot read the kernel's drop reasons from its BTF: {0}")]
     DropReasons(libbpf_rs::Error),
+    #[error(transparent)]
+    Metrics(#[from] metrics::ConfigError),
     #[error("cannot start the profiler's symbolizer: {0}")]
     Symbolizer(#[from] sonde_symbolize::SymbolizeError),
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use std::sync::Mutex;
 
 use crate::labelled_counter::LabelledCounter;
+use crate::metrics::stats::{MetricsSnapshot, MetricsStats};
 use crate::profiling::stats::{ProfilerSnapshot, ProfilerStats};
 use crate::requests::stats::{RequestSnapshot, RequestStats, CAPTURE_COUNTERS};
 
@@ -84,6 +85,8 @@ pub struct Stats {
     /// The request path: capture, streams, parsers, RED metrics.
     pub requests: RequestStats,
     pub profiler: ProfilerStats,
+    /// The metrics store's feeds: derived metrics, flushes, scrapes.
+    pub metrics: MetricsStats,
 }
 
 impl Stats {
@@ -183,6 +186,7 @@ impl Stats {
             process_table_size: self.process_table_size.load(Relaxed),
             requests: self.requests.snapshot(),
             profiler: self.profiler.snapshot(),
+            metrics: self.metrics.snapshot(),
         }
     }
 }
@@ -263,6 +267,8 @@ pub struct StatsSnapshot {
     pub process_table_size: u64,
     pub requests: RequestSnapshot,
     pub profiler: ProfilerSnapshot,
+    #[serde(default)]
+    pub metrics: MetricsSnapshot,
 }
 
 impl StatsSnapshot {
@@ -473,6 +479,7 @@ impl StatsSnapshot {
         );
         self.requests.write_prometheus(&mut out);
         self.profiler.write_prometheus(&mut out);
+        self.metrics.write_prometheus(&mut out);
         out
     }
 }

@@ -12,6 +12,7 @@ use sonde_event::{Event, Timestamp};
 use sonde_store::{EventStore, Retention};
 use tokio::sync::broadcast;
 
+use crate::metrics::MetricsHandle;
 use crate::stats::Stats;
 
 pub struct WriterConfig {
@@ -26,6 +27,7 @@ pub fn run(
     store: Arc<dyn EventStore>,
     events: Receiver<Vec<Event>>,
     live: broadcast::Sender<Arc<Event>>,
+    metrics: MetricsHandle,
     stats: Arc<Stats>,
 ) {
     let mut last_retention = Instant::now();
@@ -34,6 +36,8 @@ pub fn run(
         let open = fill_batch(&events, &mut batch, &config);
         if !batch.is_empty() {
             write(store.as_ref(), &batch, &stats);
+            // Every event once, after its batch is durable (or counted as failed).
+            metrics.observe(&batch);
             for event in batch.drain(..) {
                 // No subscribers is not an error.
                 let _ = live.send(Arc::new(event));

@@ -9,6 +9,7 @@ mod servers;
 
 mod cgroups;
 mod lifecycle;
+mod metrics;
 mod network;
 mod profile;
 mod requests;
