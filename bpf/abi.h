@@ -28,7 +28,10 @@ enum sonde_event_type {
 	SONDE_EVENT_DROP = 5,
 	SONDE_EVENT_DATA = 6,
 	SONDE_EVENT_SAMPLE = 7,
-	SONDE_EVENT_TYPE_MAX = 8,
+	SONDE_EVENT_FILE = 8,	  /* file operations on watched paths */
+	SONDE_EVENT_SECURITY = 9, /* privilege, ptrace, memfd, mount, module, bpf, namespaces */
+	SONDE_EVENT_ENFORCE = 10, /* an enforcement the kernel applied */
+	SONDE_EVENT_TYPE_MAX = 11,
 };
 
 /* sonde_exec_event.flags */

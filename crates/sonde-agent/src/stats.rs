@@ -19,7 +19,7 @@ use sonde_bpf::decode::DecodeError;
 
 /// Kernel record types by ABI number, as metric labels.
 pub const RECORD_TYPES: [&str; EVENT_TYPE_MAX as usize] = [
-    "none", "exec", "exit", "fork", "tcp", "drop", "data", "sample",
+    "none", "exec", "exit", "fork", "tcp", "drop", "data", "sample", "file", "security", "enforce",
 ];
 
 /// `abi::NET_*` counters, as metric names.

@@ -21,8 +21,11 @@ pub const EVENT_TCP: u16 = 4;
 pub const EVENT_DROP: u16 = 5;
 pub const EVENT_DATA: u16 = 6;
 pub const EVENT_SAMPLE: u16 = 7;
+pub const EVENT_FILE: u16 = 8;
+pub const EVENT_SECURITY: u16 = 9;
+pub const EVENT_ENFORCE: u16 = 10;
 /// One past the largest event type: the length of the kernel's `lost` array.
-pub const EVENT_TYPE_MAX: u32 = 8;
+pub const EVENT_TYPE_MAX: u32 = 11;
 
 pub const DIR_CONNECT: u8 = 1;
 pub const DIR_ACCEPT: u8 = 2;
@@ -502,6 +505,9 @@ mod tests {
         assert_eq!(value("SONDE_EVENT_TYPE_MAX"), u64::from(EVENT_TYPE_MAX));
         assert_eq!(value("SONDE_CAPTURE_MAX"), CAPTURE_MAX as u64);
         assert_eq!(value("SONDE_EVENT_SAMPLE"), u64::from(EVENT_SAMPLE));
+        assert_eq!(value("SONDE_EVENT_FILE"), u64::from(EVENT_FILE));
+        assert_eq!(value("SONDE_EVENT_SECURITY"), u64::from(EVENT_SECURITY));
+        assert_eq!(value("SONDE_EVENT_ENFORCE"), u64::from(EVENT_ENFORCE));
         assert_eq!(value("SONDE_STACK_DEPTH"), STACK_DEPTH as u64);
         assert_eq!(value("SONDE_STACK_COPY"), STACK_COPY as u64);
         for (name, ours) in [
