@@ -105,7 +105,10 @@ fn a_three_to_one_split_shows_as_75_and_25_percent_with_the_right_names() {
     let p = &profiles[0];
     assert_eq!(p.process.pid, child.id());
     assert_eq!(p.process.comm, "split");
-    assert!(p.stats.samples > 1000, "{} samples", p.stats.samples);
+    // 3 s at 499 Hz is about 1,500 samples when the child has a CPU to
+    // itself; on a loaded machine it gets less. 500 keeps the ±5-point
+    // check below at more than 2.5 standard errors.
+    assert!(p.stats.samples > 500, "{} samples", p.stats.samples);
     let (a, b) = (
         share(&profiles, "three_quarters"),
         share(&profiles, "one_quarter"),
@@ -348,9 +351,11 @@ int main(void) { return (int)descend(5000); }
     child.wait().unwrap();
     let p = &profiles[0];
     assert!(p.stats.samples > 0);
-    // Every stack is the recursion, cut at 127 frames: none reaches main.
+    // Every stack is the recursion, cut: none reaches main. Frame pointers
+    // stop at 127 frames; the .eh_frame unwinder may go a few frames further,
+    // to the end of the 16 KiB stack copy, and then its stack is kept.
     for (frames, _) in p.resolved_stacks() {
-        assert_eq!(frames.len(), 127);
+        assert!((127..=200).contains(&frames.len()), "{} frames", frames.len());
         assert!(frames.iter().all(|f| f.name() == "descend"));
     }
     assert_eq!(p.stats.user_stacks_truncated, p.stats.samples);
