@@ -37,7 +37,7 @@ use crate::matcher::Matcher;
 use crate::wal::encoding::DecodeError;
 use crate::xor::XorIterator;
 use crate::ChunkError;
-use format::{read_chunk, ChunkRef, CHUNKS_MAGIC, CHUNK_OVERHEAD};
+use format::{frame_len, read_chunk, ChunkRef, CHUNKS_MAGIC};
 
 pub use meta::BlockMeta;
 
@@ -243,7 +243,7 @@ impl Block {
         };
         let end = refs
             .iter()
-            .map(|c| c.offset + c.len as u64 + CHUNK_OVERHEAD as u64)
+            .map(|c| c.offset + frame_len(c.len as usize) as u64)
             .max()
             .unwrap_or(start);
         let mut buf = vec![0u8; (end - start) as usize];
@@ -277,7 +277,7 @@ fn check_chunks(bytes: &[u8]) -> Result<std::collections::HashMap<u64, u32>, Blo
         let data = read_chunk(&bytes[pos..])
             .map_err(|e| BlockError::Chunks(format!("chunk at offset {pos}: {e}")))?;
         frames.insert(pos as u64, data.len() as u32);
-        pos += data.len() + CHUNK_OVERHEAD;
+        pos += frame_len(data.len());
     }
     Ok(frames)
 }

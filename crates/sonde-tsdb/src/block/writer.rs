@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::Path;
 
-use crate::block::format::{encode_index, put_chunk, ChunkRef, CHUNKS_MAGIC, CHUNK_OVERHEAD};
+use crate::block::format::{encode_index, frame_len, put_chunk, ChunkRef, CHUNKS_MAGIC};
 use crate::block::{io_err, BlockError, BlockMeta, ChunkData};
 use crate::labels::Labels;
 use crate::wal::sync_dir;
@@ -57,7 +57,7 @@ pub fn write_block(
                 offset: chunks_file.len() as u64,
                 len: chunk.bytes.len() as u32,
             });
-            chunks_file.reserve(chunk.bytes.len() + CHUNK_OVERHEAD);
+            chunks_file.reserve(frame_len(chunk.bytes.len()));
             put_chunk(&mut chunks_file, &chunk.bytes);
             samples += crate::block::format::chunk_samples(chunk);
             nchunks += 1;
