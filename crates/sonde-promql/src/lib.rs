@@ -32,4 +32,4 @@ mod value;
 pub use engine::{Engine, EngineOptions};
 pub use error::{ErrorKind, QueryError};
 pub use queryable::Queryable;
-pub use value::{InstantSample, RangeSeries, Value};
+pub use value::{format_value, InstantSample, RangeSeries, Value};

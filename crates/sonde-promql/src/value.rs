@@ -39,3 +39,20 @@ impl Value {
         }
     }
 }
+
+/// A sample value as Prometheus writes it (its API, `count_values`,
+/// `le` labels): Go's `strconv.FormatFloat(v, 'f', -1, 64)`, with `NaN`,
+/// `+Inf` and `-Inf` for the non-finite values.
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        // Rust's `Display` for floats is the shortest text that reads back
+        // as the same value, never with an exponent: Go's 'f', -1.
+        v.to_string()
+    }
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::Response;
-use sonde_promql::{Engine, EngineOptions, Value};
+use sonde_promql::{format_value, Engine, EngineOptions, Value};
 
 use super::envelope::{success, PromError};
 use super::params::{now_ms, Params};
@@ -175,22 +175,6 @@ pub fn timestamp(out: &mut String, t: i64) {
     let fraction = abs % 1000;
     if fraction != 0 {
         let _ = write!(out, ".{fraction:03}");
-    }
-}
-
-/// A sample value as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes
-/// it, with Prometheus's spellings of the non-finite values.
-pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        // Rust's `Display` for floats is the shortest text that reads back
-        // as the same value, never with an exponent: Go's 'f', -1.
-        v.to_string()
     }
 }
 

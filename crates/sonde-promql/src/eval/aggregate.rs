@@ -12,7 +12,7 @@ use sonde_tsdb::Labels;
 
 use super::{exec, is_name_label, Evaluator, Sample, Val};
 use crate::math::{quantile, KahanSum};
-use crate::QueryError;
+use crate::{format_value, QueryError};
 
 impl Evaluator<'_> {
     pub(crate) fn aggregate(&self, a: &AggregateExpr, t: i64) -> Result<Val, QueryError> {
@@ -215,17 +215,4 @@ fn variance(values: &[f64]) -> f64 {
         m2 += delta * (v - mean);
     }
     m2 / count
-}
-
-/// A value as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes it.
-pub(crate) fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
 }

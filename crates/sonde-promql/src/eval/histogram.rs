@@ -15,9 +15,9 @@ use std::collections::HashMap;
 use promql_parser::parser::Expr;
 use sonde_tsdb::Labels;
 
-use super::aggregate::format_value;
 use super::call::{arg, sample};
 use super::{exec, Evaluator, Sample, Val};
+use crate::format_value;
 use crate::functions::bucket_quantile;
 use crate::QueryError;
 
