@@ -344,4 +344,215 @@ enum sonde_profile_counter {
 	SONDE_PROF_COUNTER_MAX = 6,
 };
 
+/* security events (issue 7) */
+
+/* Longest watched path prefix: the LPM trie's key data (the kernel caps it at 256). */
+#define SONDE_WATCH_KEY_MAX 256
+/* Bytes of one path in a file record (longer paths are cut and flagged). */
+#define SONDE_FILE_PATH_MAX 1024
+/* Bytes of one string in a security record. */
+#define SONDE_SEC_STR_MAX 512
+
+/* Key of the watched-prefix LPM trie (watch_prefixes). */
+struct sonde_watch_key {
+	__u32 prefixlen; /* bits */
+	__u8 path[SONDE_WATCH_KEY_MAX];
+};
+
+/* sonde_watch_value.flags */
+enum sonde_watch_flags {
+	SONDE_WATCH_READS = 1 << 0, /* also report read-only opens (else: modifications only) */
+};
+
+/* Value of watch_prefixes. */
+struct sonde_watch_value {
+	__u32 len;   /* the prefix's length in bytes */
+	__u32 flags; /* enum sonde_watch_flags */
+};
+
+/* sonde_file_event.op */
+enum sonde_file_op {
+	SONDE_FILE_OPEN = 1, /* open, openat, openat2, creat */
+	SONDE_FILE_UNLINK = 2,
+	SONDE_FILE_RENAME = 3,
+	SONDE_FILE_CHMOD = 4,
+	SONDE_FILE_CHOWN = 5,
+};
+
+/* sonde_file_event.file_flags */
+enum sonde_file_flags {
+	SONDE_FILE_RELATIVE = 1 << 0,	     /* path is relative to dirfd (or the cwd) */
+	SONDE_FILE_PATH_TRUNCATED = 1 << 1,  /* path was longer than SONDE_FILE_PATH_MAX */
+	SONDE_FILE_RELATIVE2 = 1 << 2,	     /* path2 is relative to dirfd2 */
+	SONDE_FILE_PATH2_TRUNCATED = 1 << 3, /* path2 was cut */
+};
+
+/* A file operation on a watched path. Followed by path, then path2 (rename target). */
+struct sonde_file_event {
+	struct sonde_event_header hdr;
+	struct sonde_task task;
+	__u64 cgroup_id;
+	__s64 result; /* fd or 0; -errno on failure */
+	__u32 uid;
+	__u32 euid;
+	__u32 op;	 /* enum sonde_file_op */
+	__u32 flags;	 /* O_* for opens, AT_* for unlink/chmod/chown, RENAME_* for rename */
+	__u32 mode;	 /* open/creat/chmod mode */
+	__u32 owner_uid; /* chown: new owner (-1: unchanged) */
+	__u32 owner_gid;
+	__s32 dirfd;	  /* AT_FDCWD (-100) for the cwd */
+	__s32 dirfd2;	  /* rename target's dirfd */
+	__u32 file_flags; /* enum sonde_file_flags */
+	__u16 path_len;
+	__u16 path2_len;
+	__u32 _pad;
+	char comm[16];
+};
+
+/* sonde_security_event.kind; args[] per kind as noted. */
+enum sonde_sec_kind {
+	SONDE_SEC_SETUID = 1,	      /* args: uid */
+	SONDE_SEC_SETGID = 2,	      /* args: gid */
+	SONDE_SEC_SETREUID = 3,	      /* args: ruid, euid */
+	SONDE_SEC_SETREGID = 4,	      /* args: rgid, egid */
+	SONDE_SEC_SETRESUID = 5,      /* args: ruid, euid, suid */
+	SONDE_SEC_SETRESGID = 6,      /* args: rgid, egid, sgid */
+	SONDE_SEC_CAPSET = 7,	      /* args: pid, effective, permitted, inheritable */
+	SONDE_SEC_PTRACE = 8,	      /* args: request, target pid, addr */
+	SONDE_SEC_MEMFD_CREATE = 9,   /* args: flags; str0: name */
+	SONDE_SEC_EXEC_MEMFD = 10,    /* str0: the memfd's name (memfd:...) */
+	SONDE_SEC_MOUNT = 11,	      /* args: flags; str0: source, str1: target, str2: fstype */
+	SONDE_SEC_UMOUNT = 12,	      /* args: flags; str1: target */
+	SONDE_SEC_INIT_MODULE = 13,   /* args: image length; str0: parameters */
+	SONDE_SEC_FINIT_MODULE = 14,  /* args: fd, flags; str0: parameters, str1: file name */
+	SONDE_SEC_DELETE_MODULE = 15, /* args: flags; str0: module name */
+	SONDE_SEC_BPF_PROG_LOAD = 16, /* args: prog type; str0: prog name */
+	SONDE_SEC_UNSHARE = 17,	      /* args: CLONE_* flags */
+	SONDE_SEC_SETNS = 18,	      /* args: fd, nstype */
+	SONDE_SEC_KIND_MAX = 19,
+};
+
+/* sonde_security_event.flags: strings cut at SONDE_SEC_STR_MAX. */
+enum sonde_sec_flags {
+	SONDE_SEC_STR0_TRUNCATED = 1 << 0,
+	SONDE_SEC_STR1_TRUNCATED = 1 << 1,
+	SONDE_SEC_STR2_TRUNCATED = 1 << 2,
+};
+
+/* A task's credentials. */
+struct sonde_creds {
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u32 suid;
+	__u32 sgid;
+	__u32 fsuid;
+	__u32 fsgid;
+	__u64 cap_effective;
+	__u64 cap_permitted;
+};
+
+/* A privilege, ptrace, memfd, mount, module, BPF or namespace operation. Followed by str0..2. */
+struct sonde_security_event {
+	struct sonde_event_header hdr;
+	struct sonde_task task;
+	__u64 cgroup_id;
+	__s64 result; /* the syscall's return; 0 for exec from memfd */
+	__u64 args[4];
+	struct sonde_creds before; /* at syscall entry */
+	struct sonde_creds after;  /* at syscall exit */
+	__u32 kind;		   /* enum sonde_sec_kind */
+	__u32 flags;		   /* enum sonde_sec_flags */
+	__u16 str_len[3];
+	__u16 _pad;
+	char comm[16];
+};
+
+/* Index of the security programs' per-CPU counters. */
+enum sonde_sec_counter {
+	SONDE_SECC_PENDING_FULL = 0, /* no room to hold a call until its exit: not reported */
+	SONDE_SECC_STALE = 1,	     /* an exit whose entry was another syscall's */
+	SONDE_SECC_COUNTER_MAX = 2,
+};
+
+/* enforcement (issue 7) */
+
+/* Bounds of the enforcement maps and records. */
+#define SONDE_ENFORCE_PATH_MAX	   256 /* a kill key's path or name, NUL included */
+#define SONDE_ENFORCE_ANCESTRY_MAX 16  /* real_parent levels an ancestor rule walks */
+#define SONDE_ENFORCE_CGROUP_DEPTH 16  /* cgroup levels a connect rule is looked up at */
+
+/* sonde_enforce_event.action */
+enum sonde_enforce_action {
+	SONDE_ENFORCE_KILL = 1,		/* SIGKILL at exec, before the new image runs */
+	SONDE_ENFORCE_DENY_CONNECT = 2, /* connect() failed with EPERM */
+};
+
+/* sonde_kill_rule.flags, sonde_connect_rule.flags, sonde_enforce_event.flags */
+enum sonde_enforce_flags {
+	SONDE_ENFORCE_DRY_RUN = 1 << 0, /* record only: the action was not applied */
+	SONDE_ENFORCE_SPARED = 1 << 1,	/* PID 1 or the agent matched: never signalled */
+};
+
+/* sonde_kill_key.match: what of the new image a kill rule matches. */
+enum sonde_kill_match {
+	SONDE_KILL_BY_INODE = 1, /* the executed file's (dev, ino) */
+	SONDE_KILL_BY_PATH = 2,	 /* the path execve() was given, exactly */
+	SONDE_KILL_BY_NAME = 3,	 /* the executed file's name (its dentry) */
+};
+
+/* Key of the kill_rules map; unused fields are zero. */
+struct sonde_kill_key {
+	__u32 match; /* enum sonde_kill_match */
+	__u32 _pad;
+	__u64 dev; /* BY_INODE: the superblock's dev_t (MAJOR << 20 | MINOR) */
+	__u64 ino; /* BY_INODE */
+	char name[SONDE_ENFORCE_PATH_MAX]; /* BY_PATH, BY_NAME: NUL-padded */
+};
+
+struct sonde_kill_rule {
+	__u32 rule_id;
+	__u32 flags;	    /* enum sonde_enforce_flags */
+	__u64 cgroup_id;    /* 0: any; else the task's cgroup or one of its ancestors */
+	__u32 cgroup_level; /* the level of cgroup_id below the root (root = 0) */
+	__u32 _pad;
+	char ancestor[16]; /* "": any; else the comm of a real_parent, NUL-padded */
+};
+
+/*
+ * Key of the connect_rules LPM trie. The prefix covers cgroup_id and port
+ * exactly (80 bits) and then the address's prefix. port 0 matches any port.
+ */
+struct sonde_connect_key {
+	__u32 prefixlen;
+	__u64 cgroup_id; /* the rule's cgroup: the task's or one of its ancestors */
+	__u16 port;	 /* host byte order; 0: any */
+	__u8 addr[16];	 /* IPv4-mapped for IPv4 */
+} __attribute__((packed));
+
+struct sonde_connect_rule {
+	__u32 rule_id;
+	__u32 flags; /* enum sonde_enforce_flags */
+};
+
+/* One enforcement the kernel applied (or, with DRY_RUN, would have). */
+struct sonde_enforce_event {
+	struct sonde_event_header hdr;
+	struct sonde_task task;
+	__u64 cgroup_id;
+	__u32 rule_id;
+	__u8 action;	/* enum sonde_enforce_action */
+	__u8 flags;	/* enum sonde_enforce_flags */
+	__u16 dport;	/* DENY_CONNECT: host byte order */
+	__u8 daddr[16]; /* DENY_CONNECT: IPv4-mapped for IPv4 */
+	__u16 family;	/* DENY_CONNECT: AF_INET, AF_INET6 */
+	__u16 _pad;
+	__s32 error; /* KILL: bpf_send_signal's result (0: sent) */
+	char comm[16];
+	char binary[SONDE_ENFORCE_PATH_MAX]; /* KILL: the path execve() was given, NUL-terminated */
+};
+
+/* end of enforcement (issue 7) */
+
 #endif /* SONDE_ABI_H */

@@ -76,3 +76,9 @@ int probe_sockops(struct bpf_sock_ops *ctx)
 {
 	return 1;
 }
+
+SEC("cgroup/connect4")
+int probe_cgroup_sock_addr(struct bpf_sock_addr *ctx)
+{
+	return 1;
+}

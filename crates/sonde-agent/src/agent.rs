@@ -8,8 +8,9 @@ use std::thread::JoinHandle;
 
 use serde::Serialize;
 use sonde_bpf::{
-    CaptureProgram, DropReasons, Hook, NetworkOptions, NetworkProgram, ProcessProgram,
-    ProfileOptions, ProfileProgram, CAPTURE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS, PROFILE_HOOKS,
+    CaptureProgram, DropReasons, EnforceProgram, Hook, NetworkOptions, NetworkProgram,
+    ProcessProgram, ProfileOptions, ProfileProgram, SecurityOptions, SecurityProgram,
+    CAPTURE_HOOKS, ENFORCE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS, PROFILE_HOOKS,
 };
 use sonde_event::{Event, EventKind, Profile, Timestamp, SCHEMA_VERSION};
 use sonde_store::{EventStore, StoreStats};
@@ -17,6 +18,8 @@ use sonde_tsdb::Db;
 use tokio::sync::broadcast;
 
 use crate::clock::BootClock;
+use crate::detect::{self, AlertSinks, ReloadReport, RulesControl, RulesError};
+use crate::enforce::{Enforcer, RuleNames};
 use crate::kernel_counters::KernelCounters;
 use crate::metrics::{self, MetricsHandle, Scraper, TargetConfig};
 use crate::network_events::NetworkEvents;
@@ -26,6 +29,7 @@ use crate::profiling::{
     continuous, Collector, Identities, ProfileRequest, SessionError, Sessions, Target,
 };
 use crate::requests::RequestTracker;
+use crate::security_events::SecurityEvents;
 use crate::stats::{Stats, StatsSnapshot};
 use crate::tls_libraries::TlsWatcher;
 use crate::udp_flows::UdpReporter;
@@ -44,8 +48,10 @@ pub struct Agent {
     metrics_threads: Vec<JoinHandle<()>>,
     // Declared last: detached after the threads that read from them have stopped.
     _process: ProcessProgram,
+    _security: SecurityProgram,
     _capture: Arc<CaptureProgram>,
     _network: NetworkProgram,
+    _enforce: Option<EnforceProgram>,
 }
 
 /// What the API needs of a running agent; cheap to clone, shareable.
@@ -57,6 +63,10 @@ pub struct AgentHandle {
     sessions: Arc<Sessions>,
     metrics: Arc<Db>,
     started: Timestamp,
+    /// The file and security hooks attached (those this kernel has).
+    security_hooks: Vec<Hook>,
+    rules: Arc<RulesControl>,
+    enforcer: Option<Arc<Enforcer>>,
 }
 
 /// `sonde status`.
@@ -94,6 +104,10 @@ impl Agent {
         // A bad metrics config refuses to start before the kernel is touched.
         config.metrics.validate()?;
         let derived = MetricsHandle::new(&config.metrics, &stats)?;
+        // So do detection rules that do not load (file:line:col in the error).
+        let rules = detect::load(&config.rules)?;
+        // Canary paths are watched by the file collector whatever the prefixes.
+        let watch_paths = detect::canary::watch_paths(&config.watch_paths, &rules.canaries);
         raise_open_file_limit();
         // Before anything is collected: a restarted agent serves no stale events.
         writer::apply_retention(store.as_ref(), &config.retention, &stats);
@@ -107,12 +121,18 @@ impl Agent {
             drop_records_per_sec: config.drop_records_per_sec,
         })?;
         let capture = Arc::new(CaptureProgram::load(config.capture_ring_bytes, &network)?);
+        let security = SecurityProgram::load(&SecurityOptions {
+            ring_bytes: config.ring_bytes,
+            watch_paths: watch_paths.clone(),
+        })?;
         let reasons = DropReasons::from_running_kernel().map_err(AgentError::DropReasons)?;
+        let enforce = load_enforcement(&config)?;
         let counters = KernelCounters {
             lost: vec![
                 process.lost_counter()?,
                 network.lost_counter()?,
                 capture.lost_counter()?,
+                security.lost_counter()?,
             ],
             net: network.counters()?,
             drop_reasons: network.drop_reasons()?,
@@ -121,10 +141,42 @@ impl Agent {
                 process.skipped_runs()?,
                 network.skipped_runs()?,
                 capture.skipped_runs()?,
+                security.skipped_runs()?,
             ],
             capture: capture.counters()?,
+            security: security.counters()?,
         };
-        let rings = vec![process.events()?, network.events()?, capture.events()?];
+        let mut rings = vec![
+            process.events()?,
+            network.events()?,
+            capture.events()?,
+            security.events()?,
+        ];
+        let mut counters = counters;
+        let mut enforcer = None;
+        if let Some(program) = &enforce {
+            counters.lost.push(program.lost_counter()?);
+            counters.skipped.push(program.skipped_runs()?);
+            rings.push(program.events()?);
+            let e = Enforcer::new(program.rules()?, program.cgroup_root().cloned());
+            // A refused policy set refuses the start; the programs detach on return.
+            e.apply(&config.enforce_policies)?;
+            enforcer = Some(Arc::new(e));
+        }
+        let rules_control = Arc::new(RulesControl::new(
+            config.rules.clone(),
+            &rules,
+            enforcer.clone(),
+            config.enforce_policies.clone(),
+            stats.clone(),
+        ));
+        // Rule actions join the --enforce-policy policies; a refusal refuses the start.
+        if !rules.actions.is_empty() {
+            rules_control.install(&rules)?;
+        }
+        let enforce_names = enforcer
+            .as_ref()
+            .map_or_else(RuleNames::default, |e| e.names());
         let stop = Arc::new(AtomicBool::new(false));
         let (live, _) = broadcast::channel(config.live_buffer);
         let (record_tx, record_rx) = crossbeam_channel::bounded(config.record_queue);
@@ -137,6 +189,7 @@ impl Agent {
         let ids = ExecIds::for_this_boot()?;
         let mut table = ProcessTable::new(ids.clone(), clock);
         let network_events = NetworkEvents::new(clock, reasons);
+        let security_events = SecurityEvents::new(clock, &watch_paths);
         let udp = UdpReporter::new(
             network.udp_flows()?,
             network.udp_owners()?,
@@ -162,6 +215,9 @@ impl Agent {
                 udp_every: config.udp_report_interval,
                 requests,
                 tls,
+                security: security_events,
+                enforce_names,
+                clock,
             };
             processor::run(p, record_rx, event_tx, s)
         })?);
@@ -171,10 +227,25 @@ impl Agent {
             retention: config.retention,
             retention_every: config.retention_every,
         };
+        let mut webhook = None;
+        if let Some(url) = &config.alert_webhook {
+            let (w, thread) = detect::webhook::Webhook::start(url.clone(), stats.clone())?;
+            webhook = Some(w);
+            threads.push(thread);
+        }
+        let sinks = AlertSinks {
+            store: store.clone(),
+            live: live.clone(),
+            webhook,
+        };
+        let (detect, detect_thread) =
+            detect::start(rules, rules_control.clone(), sinks, stats.clone())?;
         let (s, w, l, d) = (stats.clone(), store.clone(), live.clone(), derived.clone());
         threads.push(spawn("sonde-writer", move || {
-            writer::run(writer_config, w, event_rx, l, d, s)
+            writer::run(writer_config, w, event_rx, l, d, detect, s)
         })?);
+        // Joined after the writer, whose end closes its queue.
+        threads.push(detect_thread);
         let metrics_stop = Arc::new(AtomicBool::new(false));
         let metrics_threads = spawn_metrics(&config, derived, &metrics, &stats, &metrics_stop)?;
 
@@ -211,6 +282,9 @@ impl Agent {
             sessions: Arc::new(sessions),
             metrics,
             started: Timestamp::now(),
+            security_hooks: security.attached().to_vec(),
+            rules: rules_control,
+            enforcer,
         };
         Ok(Agent {
             handle,
@@ -219,8 +293,10 @@ impl Agent {
             metrics_stop,
             metrics_threads,
             _process: process,
+            _security: security,
             _capture: capture,
             _network: network,
+            _enforce: enforce,
         })
     }
 
@@ -249,6 +325,19 @@ impl Agent {
 impl Drop for Agent {
     fn drop(&mut self) {
         self.stop_threads();
+    }
+}
+
+/// The enforcement programs. Without policies to install, a kernel that
+/// cannot load them only loses enforcement (said in the log and `status`).
+fn load_enforcement(config: &AgentConfig) -> Result<Option<EnforceProgram>, AgentError> {
+    match EnforceProgram::load(1 << 20) {
+        Ok(program) => Ok(Some(program)),
+        Err(e) if config.enforce_policies.is_empty() => {
+            tracing::warn!(error = %e, "enforcement is unavailable");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -328,6 +417,22 @@ impl AgentHandle {
         self.sessions.take(request)
     }
 
+    /// Installs enforcement policies (kill at exec, deny connect); `None`
+    /// when this kernel could not load the enforcement programs.
+    pub fn enforcer(&self) -> Option<&Arc<Enforcer>> {
+        self.enforcer.as_ref()
+    }
+
+    /// Reloads the detection rules; on error the running set stays.
+    pub fn reload_rules(&self) -> Result<ReloadReport, RulesError> {
+        self.rules.reload()
+    }
+
+    /// The running rule set's counts.
+    pub fn rules(&self) -> ReloadReport {
+        self.rules.current()
+    }
+
     pub fn count_lagged(&self, missed: u64) {
         self.stats.subscriber_lagged.fetch_add(missed, Relaxed);
     }
@@ -366,6 +471,18 @@ impl AgentHandle {
                 CollectorStatus {
                     name: "profiler",
                     hooks: PROFILE_HOOKS.to_vec(),
+                },
+                CollectorStatus {
+                    name: "security",
+                    hooks: self.security_hooks.clone(),
+                },
+                CollectorStatus {
+                    name: "enforcement",
+                    hooks: if self.enforcer.is_some() {
+                        ENFORCE_HOOKS.to_vec()
+                    } else {
+                        Vec::new()
+                    },
                 },
             ],
             lost_total: pipeline.total_lost(),

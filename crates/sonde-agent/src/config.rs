@@ -2,6 +2,8 @@ use std::time::Duration;
 
 use sonde_store::Retention;
 
+use crate::detect::RuleSources;
+use crate::enforce::Policy;
 use crate::metrics::MetricsConfig;
 
 /// How the agent's pipeline is sized. Defaults hold an exec storm of tens of
@@ -47,7 +49,53 @@ pub struct AgentConfig {
     /// Derived metrics and sonde's own are written to the metrics store
     /// this often.
     pub metrics_interval: Duration,
+    /// File operations on these path prefixes (and below) are reported,
+    /// filtered in the kernel (at most 1024 prefixes of at most 255 bytes);
+    /// `PATH:write` reports modifications only. Empty: no file events, and
+    /// the file syscalls are not hooked.
+    pub watch_paths: Vec<String>,
+    /// Detection rules: the built-in set, `--rules` files, `--canary` paths.
+    /// A set that does not load refuses the start.
+    pub rules: RuleSources,
+    /// `--alert-webhook`: each alert is POSTed there as JSON.
+    pub alert_webhook: Option<String>,
+    /// `--enforce-policy`: enforcement policies installed at start. A set
+    /// that is refused refuses the start.
+    pub enforce_policies: Vec<Policy>,
 }
+
+/// The default `watch_paths`: every operation on secrets and persistence
+/// points; modifications only (`:write`) where binaries, libraries,
+/// configuration, logs and scratch files live, which every process reads.
+/// (Prefixes have no wildcards: reads of `/home/*/.ssh` are not covered.)
+pub const DEFAULT_WATCH_PATHS: [&str; 26] = [
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/etc/ssh",
+    "/etc/ld.so.preload",
+    "/etc/cron.d",
+    "/etc/systemd",
+    "/root/.ssh",
+    "/boot",
+    "/var/spool/cron",
+    "/etc:write",
+    "/root:write",
+    "/home:write",
+    "/usr/bin:write",
+    "/usr/sbin:write",
+    "/usr/lib:write",
+    "/usr/local:write",
+    "/lib:write",
+    "/lib64:write",
+    "/bin:write",
+    "/sbin:write",
+    "/tmp:write",
+    "/dev/shm:write",
+    "/var/tmp:write",
+    "/var/log:write",
+];
 
 impl Default for AgentConfig {
     fn default() -> Self {
@@ -77,6 +125,13 @@ impl Default for AgentConfig {
             profile_unwind_dwarf: true,
             metrics: MetricsConfig::default(),
             metrics_interval: Duration::from_secs(15),
+            watch_paths: DEFAULT_WATCH_PATHS.map(String::from).to_vec(),
+            rules: RuleSources {
+                builtin: true,
+                ..RuleSources::default()
+            },
+            alert_webhook: None,
+            enforce_policies: Vec::new(),
         }
     }
 }

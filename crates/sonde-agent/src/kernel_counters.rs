@@ -18,6 +18,8 @@ pub struct KernelCounters {
     pub skipped: Vec<SkippedRuns>,
     /// The capture programs' counters (`abi::CAP_*`).
     pub capture: PerCpuCounters,
+    /// The file and security programs' counters (`abi::SECC_*`).
+    pub security: PerCpuCounters,
 }
 
 impl KernelCounters {
@@ -41,6 +43,9 @@ impl KernelCounters {
             slot.store(n, Relaxed);
         }
         for (slot, n) in stats.requests.capture.iter().zip(self.capture.read()?) {
+            slot.store(n, Relaxed);
+        }
+        for (slot, n) in stats.security.kernel.iter().zip(self.security.read()?) {
             slot.store(n, Relaxed);
         }
         if let Ok(mut map) = stats.kernel_skipped_runs.lock() {

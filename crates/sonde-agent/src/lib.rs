@@ -4,6 +4,8 @@
 mod agent;
 mod clock;
 mod config;
+pub mod detect;
+pub mod enforce;
 mod kallsyms;
 mod kernel_counters;
 mod labelled_counter;
@@ -17,6 +19,7 @@ pub mod profiling;
 mod record_batch;
 mod requests;
 mod ring_reader;
+mod security_events;
 mod stats;
 mod tls_libraries;
 mod udp_flows;
@@ -37,6 +40,10 @@ pub enum AgentError {
     DropReasons(libbpf_rs::Error),
     #[error(transparent)]
     Metrics(#[from] metrics::ConfigError),
+    #[error("detection rules refused:\n{0}")]
+    Rules(#[from] detect::RulesError),
+    #[error(transparent)]
+    Enforce(#[from] enforce::PolicyError),
     #[error("cannot start the profiler's symbolizer: {0}")]
     Symbolizer(#[from] sonde_symbolize::SymbolizeError),
 }

@@ -274,9 +274,42 @@ impl ProcessTable {
         p
     }
 
+    /// The process a record's task belongs to, with its ancestry: the table's
+    /// image when the pid still names the same process, else one read from /proc.
+    pub fn subject(&self, t: &Task) -> (Process, Vec<Ancestor>) {
+        let process = match self
+            .entries
+            .get(&t.pid)
+            .filter(|e| same_start(e.start_ns, t.start_ns))
+        {
+            Some(e) => Process::clone(&e.process),
+            None => self.unknown_process(t),
+        };
+        (process, self.ancestors(t))
+    }
+
     /// A socket's owner as the kernel programs recorded it, if they knew one.
     pub fn owner(&self, owner: &Owner) -> Option<Workload> {
         (owner.from != OWNER_NONE).then(|| self.workload(owner.pid, owner.start_ns, &owner.comm))
+    }
+
+    /// The process `pid` now, as the table knows it, for enforcement
+    /// records. With the kernel's `start_ns`, an unknown (or not yet known:
+    /// its fork may still be in another ring) process is described from the
+    /// kernel's word; without it, only a known one is.
+    pub fn workload_of(&self, pid: u32, start_ns: Option<u64>, comm: &[u8]) -> Option<Workload> {
+        if let Some(start_ns) = start_ns {
+            return Some(self.workload(pid, start_ns, comm));
+        }
+        let e = self.entries.get(&pid)?;
+        let p = &e.process;
+        Some(Workload {
+            exec_id: p.exec_id.clone(),
+            pid,
+            comm: p.comm.clone(),
+            binary: p.binary.clone(),
+            container: p.container.clone(),
+        })
     }
 
     /// The process owning a socket, as the kernel saw it: the table's image

@@ -10,10 +10,13 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use sonde_bpf::decode::{decode, Record};
 use sonde_event::{Event, TcpEnd};
 
+use crate::clock::BootClock;
+use crate::enforce::{self, RuleNames};
 use crate::network_events::NetworkEvents;
 use crate::process_table::ProcessTable;
 use crate::record_batch::RecordBatch;
 use crate::requests::RequestTracker;
+use crate::security_events::SecurityEvents;
 use crate::stats::Stats;
 use crate::tls_libraries::TlsWatcher;
 use crate::udp_flows::UdpReporter;
@@ -32,6 +35,10 @@ pub struct Processor {
     pub udp_every: Duration,
     pub requests: RequestTracker,
     pub tls: TlsWatcher,
+    pub security: SecurityEvents,
+    /// Names of the enforcement rules the kernel reports by id.
+    pub enforce_names: RuleNames,
+    pub clock: BootClock,
 }
 
 pub fn run(
@@ -128,6 +135,16 @@ fn handle(p: &mut Processor, bytes: &[u8], stats: &Stats, out: &mut Vec<Event>) 
             stats.drop_events.fetch_add(1, Relaxed);
             out.push(Event::PacketDrop(p.network.drop(&p.table, &drop)));
         }
+        Ok(Record::File(rec)) => {
+            if let Some(e) = p.security.file(&p.table, &rec, &stats.security) {
+                out.push(Event::File(Box::new(e)));
+            }
+        }
+        Ok(Record::Security(rec)) => {
+            if let Some(e) = p.security.security(&p.table, &rec, &stats.security) {
+                out.push(Event::Security(Box::new(e)));
+            }
+        }
         Ok(Record::Data(data)) => {
             let mut requests = Vec::new();
             p.requests.on_data(&data, &p.table, &mut requests);
@@ -138,6 +155,14 @@ fn handle(p: &mut Processor, bytes: &[u8], stats: &Stats, out: &mut Vec<Event>) 
             stats.count_decode_error(&sonde_bpf::decode::DecodeError::UnknownType(
                 sonde_bpf::abi::EVENT_SAMPLE,
             ));
+        }
+        Ok(Record::Enforce(ev)) => {
+            match enforce::enforcement(&ev, &p.enforce_names, &p.table, p.clock) {
+                Some(e) => out.push(Event::Enforcement(Box::new(e))),
+                None => stats.count_decode_error(&sonde_bpf::decode::DecodeError::UnknownType(
+                    sonde_bpf::abi::EVENT_ENFORCE,
+                )),
+            }
         }
         Err(e) => {
             tracing::debug!(error = %e, "undecodable ring buffer record");

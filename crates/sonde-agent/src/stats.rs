@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use serde::Serialize;
 use std::sync::Mutex;
 
+use crate::detect::stats::{DetectSnapshot, DetectStats};
 use crate::labelled_counter::LabelledCounter;
 use crate::metrics::stats::{MetricsSnapshot, MetricsStats};
 use crate::profiling::stats::{ProfilerSnapshot, ProfilerStats};
 use crate::requests::stats::{RequestSnapshot, RequestStats, CAPTURE_COUNTERS};
+use crate::security_events::{SecuritySnapshot, SecurityStats};
 
 use sonde_bpf::abi::{EVENT_TYPE_MAX, NET_COUNTER_MAX};
 use sonde_bpf::decode::DecodeError;
@@ -85,6 +87,10 @@ pub struct Stats {
     /// The request path: capture, streams, parsers, RED metrics.
     pub requests: RequestStats,
     pub profiler: ProfilerStats,
+    /// The detection stage: rules, alerts, reloads, webhook.
+    pub detect: DetectStats,
+    /// File and security events.
+    pub security: SecurityStats,
     /// The metrics store's feeds: derived metrics, flushes, scrapes.
     pub metrics: MetricsStats,
 }
@@ -186,6 +192,8 @@ impl Stats {
             process_table_size: self.process_table_size.load(Relaxed),
             requests: self.requests.snapshot(),
             profiler: self.profiler.snapshot(),
+            detect: self.detect.snapshot(),
+            security: self.security.snapshot(),
             metrics: self.metrics.snapshot(),
         }
     }
@@ -267,6 +275,9 @@ pub struct StatsSnapshot {
     pub process_table_size: u64,
     pub requests: RequestSnapshot,
     pub profiler: ProfilerSnapshot,
+    pub detect: DetectSnapshot,
+    #[serde(default)]
+    pub security: SecuritySnapshot,
     #[serde(default)]
     pub metrics: MetricsSnapshot,
 }
@@ -290,6 +301,8 @@ impl StatsSnapshot {
                 .map(|c| self.requests.capture.get(*c).copied().unwrap_or(0))
                 .sum::<u64>()
             + self.profiler.lost()
+            + self.detect.dropped_events
+            + self.security.lost()
     }
 
     /// Prometheus text exposition format 0.0.4.
@@ -479,6 +492,8 @@ impl StatsSnapshot {
         );
         self.requests.write_prometheus(&mut out);
         self.profiler.write_prometheus(&mut out);
+        self.detect.write_prometheus(&mut out);
+        self.security.write_prometheus(&mut out);
         self.metrics.write_prometheus(&mut out);
         out
     }

@@ -12,6 +12,7 @@ use sonde_event::{Event, Timestamp};
 use sonde_store::{EventStore, Retention};
 use tokio::sync::broadcast;
 
+use crate::detect::DetectHandle;
 use crate::metrics::MetricsHandle;
 use crate::stats::Stats;
 
@@ -28,6 +29,7 @@ pub fn run(
     events: Receiver<Vec<Event>>,
     live: broadcast::Sender<Arc<Event>>,
     metrics: MetricsHandle,
+    detect: DetectHandle,
     stats: Arc<Stats>,
 ) {
     let mut last_retention = Instant::now();
@@ -38,9 +40,12 @@ pub fn run(
             write(store.as_ref(), &batch, &stats);
             // Every event once, after its batch is durable (or counted as failed).
             metrics.observe(&batch);
-            for event in batch.drain(..) {
+            let durable: Vec<Arc<Event>> = batch.drain(..).map(Arc::new).collect();
+            // Every event once, to the rules (they run on their own thread).
+            detect.observe(&durable);
+            for event in durable {
                 // No subscribers is not an error.
-                let _ = live.send(Arc::new(event));
+                let _ = live.send(event);
             }
         }
         if last_retention.elapsed() >= config.retention_every {

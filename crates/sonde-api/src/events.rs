@@ -40,6 +40,18 @@ pub async fn requests(
 }
 
 async fn stream(agent: AgentHandle, params: EventsParams) -> Result<Response, ApiError> {
+    stream_with(agent, params, Arc::new(|_: &Event| true)).await
+}
+
+/// Events the store filter cannot express (e.g. an alert's rule), kept or not.
+pub(crate) type Keep = Arc<dyn Fn(&Event) -> bool + Send + Sync>;
+
+/// [`stream`], keeping only the events `keep` accepts (stored and live).
+pub(crate) async fn stream_with(
+    agent: AgentHandle,
+    params: EventsParams,
+    keep: Keep,
+) -> Result<Response, ApiError> {
     let filter = params.filter()?;
     let query = params.store_query(filter.clone(), Timestamp::now())?;
     // Subscribe before reading the store, so nothing falls between the two.
@@ -53,6 +65,7 @@ async fn stream(agent: AgentHandle, params: EventsParams) -> Result<Response, Ap
     } else {
         Vec::new()
     };
+    let stored: Vec<Event> = stored.into_iter().filter(|e| keep(e)).collect();
 
     let (tx, rx) = mpsc::channel::<Result<String, std::io::Error>>(256);
     tokio::spawn(async move {
@@ -64,7 +77,7 @@ async fn stream(agent: AgentHandle, params: EventsParams) -> Result<Response, Ap
             }
         }
         if let Some(live) = live {
-            follow(live, filter, seen, tx, agent).await;
+            follow(live, filter, keep, seen, tx, agent).await;
         }
     });
     Ok(Response::builder()
@@ -76,6 +89,7 @@ async fn stream(agent: AgentHandle, params: EventsParams) -> Result<Response, Ap
 async fn follow(
     mut live: broadcast::Receiver<Arc<Event>>,
     filter: EventFilter,
+    keep: Keep,
     seen: HashSet<Identity>,
     tx: mpsc::Sender<Result<String, std::io::Error>>,
     agent: AgentHandle,
@@ -86,7 +100,9 @@ async fn follow(
             () = tx.closed() => return,
         };
         match event {
-            Ok(event) if filter.matches(&event) && !seen.contains(&identity(&event)) => {
+            Ok(event)
+                if filter.matches(&event) && keep(&event) && !seen.contains(&identity(&event)) =>
+            {
                 if tx.send(Ok(json_line(&event))).await.is_err() {
                     return;
                 }
@@ -111,7 +127,13 @@ fn identity(event: &Event) -> Identity {
         ),
         Event::UdpFlow(u) => (u.local.port, u.remote.port),
         Event::Request(r) => (r.client.port, r.server.port),
-        Event::ProcessExec(_) | Event::ProcessExit(_) | Event::Profile(_) => (0, 0),
+        Event::ProcessExec(_)
+        | Event::ProcessExit(_)
+        | Event::Profile(_)
+        | Event::File(_)
+        | Event::Security(_)
+        | Event::Alert(_) => (0, 0),
+        Event::Enforcement(e) => (0, e.destination.map_or(0, |d| d.port)),
     };
     (
         event.time().0,

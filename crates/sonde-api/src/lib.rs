@@ -2,6 +2,8 @@
 //!
 //! - `GET /api/v1/events` — stored and live events as JSON lines
 //! - `GET /api/v1/requests` — the same, for request events only
+//! - `GET /api/v1/alerts` — stored and live alerts as JSON lines
+//! - `POST /api/v1/rules/reload` — reload the detection rules
 //! - `GET /api/v1/map` — the service map over a time range
 //! - `GET /api/v1/status` — collectors, pipeline counters, store size
 //! - `GET /metrics` — the same counters in Prometheus text format
@@ -10,6 +12,7 @@
 //!   `/api/v1/status/buildinfo`, `POST /api/v1/write` — Prometheus's API
 //!   over the metrics store (`prom/`)
 
+mod alerts;
 mod error;
 mod events;
 mod map;
@@ -38,6 +41,8 @@ pub fn router(agent: AgentHandle) -> Router {
     Router::new()
         .route("/api/v1/events", get(events::events))
         .route("/api/v1/requests", get(events::requests))
+        .route("/api/v1/alerts", get(alerts::alerts))
+        .route("/api/v1/rules/reload", axum::routing::post(alerts::reload))
         .route("/api/v1/map", get(map::map))
         .route("/api/v1/profile", get(profile::profile))
         .route("/debug/pprof/profile", get(profile::go_pprof))

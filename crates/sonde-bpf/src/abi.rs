@@ -6,9 +6,11 @@
 use std::mem::{offset_of, size_of};
 
 use crate::skel::capture::types as cap_btf;
+use crate::skel::enforce::types as enf_btf;
 use crate::skel::network::types as net_btf;
 use crate::skel::process::types as btf;
 use crate::skel::profile::types as prof_btf;
+use crate::skel::security::types as sec_btf;
 
 pub const ABI_VERSION: u16 = 1;
 pub const PATH_MAX: usize = 4096;
@@ -464,6 +466,389 @@ same_layout!(
     len = len
 );
 
+// ---- security events (issue 7) ----
+
+/// Longest watched path prefix, in bytes (the LPM trie's key data).
+pub const WATCH_KEY_MAX: usize = 256;
+/// Bytes of one path in a file record.
+pub const FILE_PATH_MAX: usize = 1024;
+/// Bytes of one string in a security record.
+pub const SEC_STR_MAX: usize = 512;
+
+pub const WATCH_READS: u32 = 1 << 0;
+
+pub const FILE_OPEN: u32 = 1;
+pub const FILE_UNLINK: u32 = 2;
+pub const FILE_RENAME: u32 = 3;
+pub const FILE_CHMOD: u32 = 4;
+pub const FILE_CHOWN: u32 = 5;
+
+pub const FILE_RELATIVE: u32 = 1 << 0;
+pub const FILE_PATH_TRUNCATED: u32 = 1 << 1;
+pub const FILE_RELATIVE2: u32 = 1 << 2;
+pub const FILE_PATH2_TRUNCATED: u32 = 1 << 3;
+
+pub const SEC_SETUID: u32 = 1;
+pub const SEC_SETGID: u32 = 2;
+pub const SEC_SETREUID: u32 = 3;
+pub const SEC_SETREGID: u32 = 4;
+pub const SEC_SETRESUID: u32 = 5;
+pub const SEC_SETRESGID: u32 = 6;
+pub const SEC_CAPSET: u32 = 7;
+pub const SEC_PTRACE: u32 = 8;
+pub const SEC_MEMFD_CREATE: u32 = 9;
+pub const SEC_EXEC_MEMFD: u32 = 10;
+pub const SEC_MOUNT: u32 = 11;
+pub const SEC_UMOUNT: u32 = 12;
+pub const SEC_INIT_MODULE: u32 = 13;
+pub const SEC_FINIT_MODULE: u32 = 14;
+pub const SEC_DELETE_MODULE: u32 = 15;
+pub const SEC_BPF_PROG_LOAD: u32 = 16;
+pub const SEC_UNSHARE: u32 = 17;
+pub const SEC_SETNS: u32 = 18;
+pub const SEC_KIND_MAX: u32 = 19;
+
+pub const SEC_STR0_TRUNCATED: u32 = 1 << 0;
+
+pub const SECC_PENDING_FULL: u32 = 0;
+pub const SECC_STALE: u32 = 1;
+pub const SECC_COUNTER_MAX: u32 = 2;
+
+/// Key of the kernel's `watch_prefixes` LPM trie.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchKey {
+    /// Bits of `path` that the prefix covers.
+    pub prefixlen: u32,
+    pub path: [u8; WATCH_KEY_MAX],
+}
+
+/// Value of the kernel's `watch_prefixes` LPM trie.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WatchValue {
+    /// The prefix's length in bytes.
+    pub len: u32,
+    /// `WATCH_READS`: read-only opens are reported too.
+    pub flags: u32,
+}
+
+/// A file operation on a watched path; followed by `path`, then `path2`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileEvent {
+    pub hdr: EventHeader,
+    pub task: Task,
+    pub cgroup_id: u64,
+    /// fd or 0, or -errno.
+    pub result: i64,
+    pub uid: u32,
+    pub euid: u32,
+    pub op: u32,
+    pub flags: u32,
+    pub mode: u32,
+    pub owner_uid: u32,
+    pub owner_gid: u32,
+    pub dirfd: i32,
+    pub dirfd2: i32,
+    pub file_flags: u32,
+    pub path_len: u16,
+    pub path2_len: u16,
+    pub _pad: u32,
+    pub comm: [u8; 16],
+}
+
+/// A task's credentials.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Creds {
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    pub egid: u32,
+    pub suid: u32,
+    pub sgid: u32,
+    pub fsuid: u32,
+    pub fsgid: u32,
+    pub cap_effective: u64,
+    pub cap_permitted: u64,
+}
+
+/// A privilege, ptrace, memfd, mount, module, BPF or namespace operation;
+/// followed by its strings.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityEvent {
+    pub hdr: EventHeader,
+    pub task: Task,
+    pub cgroup_id: u64,
+    pub result: i64,
+    pub args: [u64; 4],
+    pub before: Creds,
+    pub after: Creds,
+    pub kind: u32,
+    pub flags: u32,
+    pub str_len: [u16; 3],
+    pub _pad: u16,
+    pub comm: [u8; 16],
+}
+
+same_layout!(
+    WatchKey,
+    sec_btf::sonde_watch_key,
+    prefixlen = prefixlen,
+    path = path
+);
+same_layout!(
+    WatchValue,
+    sec_btf::sonde_watch_value,
+    len = len,
+    flags = flags
+);
+same_layout!(
+    FileEvent,
+    sec_btf::sonde_file_event,
+    hdr = hdr,
+    task = task,
+    cgroup_id = cgroup_id,
+    result = result,
+    uid = uid,
+    euid = euid,
+    op = op,
+    flags = flags,
+    mode = mode,
+    owner_uid = owner_uid,
+    owner_gid = owner_gid,
+    dirfd = dirfd,
+    dirfd2 = dirfd2,
+    file_flags = file_flags,
+    path_len = path_len,
+    path2_len = path2_len,
+    comm = comm
+);
+same_layout!(
+    Creds,
+    sec_btf::sonde_creds,
+    uid = uid,
+    fsgid = fsgid,
+    cap_effective = cap_effective,
+    cap_permitted = cap_permitted
+);
+same_layout!(
+    SecurityEvent,
+    sec_btf::sonde_security_event,
+    hdr = hdr,
+    task = task,
+    cgroup_id = cgroup_id,
+    result = result,
+    args = args,
+    before = before,
+    after = after,
+    kind = kind,
+    flags = flags,
+    str_len = str_len,
+    comm = comm
+);
+
+#[cfg(test)]
+mod security_tests {
+    use super::*;
+
+    /// The value of `name` in abi.h (`NAME = 3,`, `NAME = 1 << 2,` or `#define NAME 3`).
+    fn value(name: &str) -> u64 {
+        let header = include_str!("../../../bpf/abi.h");
+        let line = header
+            .lines()
+            .map(str::trim_start)
+            .find(|l| {
+                l.strip_prefix("#define ")
+                    .unwrap_or(l)
+                    .split_whitespace()
+                    .next()
+                    == Some(name)
+            })
+            .unwrap_or_else(|| panic!("{name} not in abi.h"));
+        let words: Vec<&str> = line
+            .split(['=', ' ', '\t', ','])
+            .filter(|w| !w.is_empty())
+            .skip_while(|w| *w != name)
+            .skip(1)
+            .collect();
+        match words.as_slice() {
+            ["1", "<<", shift, ..] => 1 << shift.parse::<u64>().unwrap(),
+            [n, ..] => n.parse().unwrap(),
+            [] => panic!("{name} has no value"),
+        }
+    }
+
+    #[test]
+    fn security_constants_match_the_header() {
+        for (name, ours) in [
+            ("SONDE_WATCH_KEY_MAX", WATCH_KEY_MAX as u32),
+            ("SONDE_FILE_PATH_MAX", FILE_PATH_MAX as u32),
+            ("SONDE_SEC_STR_MAX", SEC_STR_MAX as u32),
+            ("SONDE_WATCH_READS", WATCH_READS),
+            ("SONDE_FILE_OPEN", FILE_OPEN),
+            ("SONDE_FILE_UNLINK", FILE_UNLINK),
+            ("SONDE_FILE_RENAME", FILE_RENAME),
+            ("SONDE_FILE_CHMOD", FILE_CHMOD),
+            ("SONDE_FILE_CHOWN", FILE_CHOWN),
+            ("SONDE_FILE_RELATIVE", FILE_RELATIVE),
+            ("SONDE_FILE_PATH_TRUNCATED", FILE_PATH_TRUNCATED),
+            ("SONDE_FILE_RELATIVE2", FILE_RELATIVE2),
+            ("SONDE_FILE_PATH2_TRUNCATED", FILE_PATH2_TRUNCATED),
+            ("SONDE_SEC_SETUID", SEC_SETUID),
+            ("SONDE_SEC_SETGID", SEC_SETGID),
+            ("SONDE_SEC_SETREUID", SEC_SETREUID),
+            ("SONDE_SEC_SETREGID", SEC_SETREGID),
+            ("SONDE_SEC_SETRESUID", SEC_SETRESUID),
+            ("SONDE_SEC_SETRESGID", SEC_SETRESGID),
+            ("SONDE_SEC_CAPSET", SEC_CAPSET),
+            ("SONDE_SEC_PTRACE", SEC_PTRACE),
+            ("SONDE_SEC_MEMFD_CREATE", SEC_MEMFD_CREATE),
+            ("SONDE_SEC_EXEC_MEMFD", SEC_EXEC_MEMFD),
+            ("SONDE_SEC_MOUNT", SEC_MOUNT),
+            ("SONDE_SEC_UMOUNT", SEC_UMOUNT),
+            ("SONDE_SEC_INIT_MODULE", SEC_INIT_MODULE),
+            ("SONDE_SEC_FINIT_MODULE", SEC_FINIT_MODULE),
+            ("SONDE_SEC_DELETE_MODULE", SEC_DELETE_MODULE),
+            ("SONDE_SEC_BPF_PROG_LOAD", SEC_BPF_PROG_LOAD),
+            ("SONDE_SEC_UNSHARE", SEC_UNSHARE),
+            ("SONDE_SEC_SETNS", SEC_SETNS),
+            ("SONDE_SEC_KIND_MAX", SEC_KIND_MAX),
+            ("SONDE_SEC_STR0_TRUNCATED", SEC_STR0_TRUNCATED),
+            ("SONDE_SECC_PENDING_FULL", SECC_PENDING_FULL),
+            ("SONDE_SECC_STALE", SECC_STALE),
+            ("SONDE_SECC_COUNTER_MAX", SECC_COUNTER_MAX),
+        ] {
+            assert_eq!(value(name), u64::from(ours), "{name}");
+        }
+    }
+}
+
+// enforcement (issue 7)
+
+pub const ENFORCE_PATH_MAX: usize = 256;
+pub const ENFORCE_ANCESTRY_MAX: u32 = 16;
+pub const ENFORCE_CGROUP_DEPTH: u32 = 16;
+pub const ENFORCE_KILL: u8 = 1;
+pub const ENFORCE_DENY_CONNECT: u8 = 2;
+pub const ENFORCE_DRY_RUN: u32 = 1 << 0;
+pub const ENFORCE_SPARED: u32 = 1 << 1;
+pub const KILL_BY_INODE: u32 = 1;
+pub const KILL_BY_PATH: u32 = 2;
+pub const KILL_BY_NAME: u32 = 3;
+
+/// Key of the kernel's `kill_rules` map; unused fields are zero.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KillKey {
+    /// `KILL_BY_*`.
+    pub match_: u32,
+    pub _pad: u32,
+    /// The superblock's kernel dev_t (`MAJOR << 20 | MINOR`).
+    pub dev: u64,
+    pub ino: u64,
+    /// NUL-padded path or name.
+    pub name: [u8; ENFORCE_PATH_MAX],
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KillRule {
+    pub rule_id: u32,
+    pub flags: u32,
+    pub cgroup_id: u64,
+    pub cgroup_level: u32,
+    pub _pad: u32,
+    pub ancestor: [u8; 16],
+}
+
+/// Key of the kernel's `connect_rules` LPM trie.
+#[repr(C, packed)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnectKey {
+    pub prefixlen: u32,
+    pub cgroup_id: u64,
+    pub port: u16,
+    pub addr: [u8; 16],
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectRule {
+    pub rule_id: u32,
+    pub flags: u32,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnforceEvent {
+    pub hdr: EventHeader,
+    pub task: Task,
+    pub cgroup_id: u64,
+    pub rule_id: u32,
+    pub action: u8,
+    pub flags: u8,
+    pub dport: u16,
+    pub daddr: [u8; 16],
+    pub family: u16,
+    pub _pad: u16,
+    pub error: i32,
+    pub comm: [u8; 16],
+    pub binary: [u8; ENFORCE_PATH_MAX],
+}
+
+same_layout!(
+    KillKey,
+    enf_btf::sonde_kill_key,
+    match_ = r#match,
+    dev = dev,
+    ino = ino,
+    name = name
+);
+same_layout!(
+    KillRule,
+    enf_btf::sonde_kill_rule,
+    rule_id = rule_id,
+    flags = flags,
+    cgroup_id = cgroup_id,
+    cgroup_level = cgroup_level,
+    ancestor = ancestor
+);
+same_layout!(
+    ConnectKey,
+    enf_btf::sonde_connect_key,
+    prefixlen = prefixlen,
+    cgroup_id = cgroup_id,
+    port = port,
+    addr = addr
+);
+same_layout!(
+    ConnectRule,
+    enf_btf::sonde_connect_rule,
+    rule_id = rule_id,
+    flags = flags
+);
+same_layout!(
+    EnforceEvent,
+    enf_btf::sonde_enforce_event,
+    hdr = hdr,
+    task = task,
+    cgroup_id = cgroup_id,
+    rule_id = rule_id,
+    action = action,
+    flags = flags,
+    dport = dport,
+    daddr = daddr,
+    family = family,
+    error = error,
+    comm = comm,
+    binary = binary
+);
+
+// end of enforcement (issue 7)
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,6 +893,23 @@ mod tests {
         assert_eq!(value("SONDE_EVENT_FILE"), u64::from(EVENT_FILE));
         assert_eq!(value("SONDE_EVENT_SECURITY"), u64::from(EVENT_SECURITY));
         assert_eq!(value("SONDE_EVENT_ENFORCE"), u64::from(EVENT_ENFORCE));
+        for (name, ours) in [
+            ("SONDE_ENFORCE_PATH_MAX", ENFORCE_PATH_MAX as u32),
+            ("SONDE_ENFORCE_ANCESTRY_MAX", ENFORCE_ANCESTRY_MAX),
+            ("SONDE_ENFORCE_CGROUP_DEPTH", ENFORCE_CGROUP_DEPTH),
+            ("SONDE_ENFORCE_KILL", u32::from(ENFORCE_KILL)),
+            (
+                "SONDE_ENFORCE_DENY_CONNECT",
+                u32::from(ENFORCE_DENY_CONNECT),
+            ),
+            ("SONDE_ENFORCE_DRY_RUN", ENFORCE_DRY_RUN),
+            ("SONDE_ENFORCE_SPARED", ENFORCE_SPARED),
+            ("SONDE_KILL_BY_INODE", KILL_BY_INODE),
+            ("SONDE_KILL_BY_PATH", KILL_BY_PATH),
+            ("SONDE_KILL_BY_NAME", KILL_BY_NAME),
+        ] {
+            assert_eq!(value(name), u64::from(ours), "{name}");
+        }
         assert_eq!(value("SONDE_STACK_DEPTH"), STACK_DEPTH as u64);
         assert_eq!(value("SONDE_STACK_COPY"), STACK_COPY as u64);
         for (name, ours) in [

@@ -48,7 +48,7 @@ impl KernelReport {
 type Attach = fn(&ProbeProgs<'_>) -> libbpf_rs::Result<Option<Link>>;
 
 /// (capability, program in probe.bpf.c, how to attach it; `None` = load only).
-const PROBES: [(&str, &str, Option<Attach>); 11] = [
+const PROBES: [(&str, &str, Option<Attach>); 12] = [
     (
         "tracepoint",
         "probe_tracepoint",
@@ -100,6 +100,7 @@ const PROBES: [(&str, &str, Option<Attach>); 11] = [
     ("xdp", "probe_xdp", None),
     ("cgroup_skb", "probe_cgroup_skb", None),
     ("sock_ops", "probe_sockops", None),
+    ("cgroup_sock_addr", "probe_cgroup_sock_addr", None),
 ];
 
 /// Probes the running kernel. Mounts tracefs and bpffs when running as root.

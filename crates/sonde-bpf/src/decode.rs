@@ -4,10 +4,11 @@
 use std::mem::size_of;
 
 use crate::abi::{
-    DataEvent, DropEvent, EventHeader, ExecEvent, ExitEvent, ForkEvent, SampleEvent, TcpEvent,
-    ABI_VERSION, EVENT_DATA, EVENT_DROP, EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_SAMPLE,
-    EVENT_TCP, STACK_COPY, STACK_DEPTH,
+    DataEvent, DropEvent, EnforceEvent, EventHeader, ExecEvent, ExitEvent, ForkEvent, SampleEvent,
+    TcpEvent, ABI_VERSION, EVENT_DATA, EVENT_DROP, EVENT_ENFORCE, EVENT_EXEC, EVENT_EXIT,
+    EVENT_FORK, EVENT_SAMPLE, EVENT_TCP, STACK_COPY, STACK_DEPTH,
 };
+use crate::abi::{FileEvent, SecurityEvent, EVENT_FILE, EVENT_SECURITY};
 
 /// One decoded record, borrowing its strings from the ring buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,10 @@ pub enum Record<'a> {
     Drop(DropEvent),
     Data(DataRecord<'a>),
     Sample(SampleRecord<'a>),
+    File(FileRecord<'a>),
+    Security(SecurityRecord<'a>),
+    /// An enforcement (or a dry run of one); fixed size.
+    Enforce(EnforceEvent),
 }
 
 /// One CPU sample: its stacks as the kernel unwound them, and the copied
@@ -126,6 +131,11 @@ pub fn decode(bytes: &[u8]) -> Result<Record<'_>, DecodeError> {
             .ok_or(DecodeError::Short(bytes.len())),
         EVENT_DATA => decode_data(bytes).map(Record::Data),
         EVENT_SAMPLE => decode_sample(bytes).map(Record::Sample),
+        EVENT_FILE => decode_file(bytes).map(Record::File),
+        EVENT_SECURITY => decode_security(bytes).map(Record::Security),
+        EVENT_ENFORCE => read(bytes)
+            .map(Record::Enforce)
+            .ok_or(DecodeError::Short(bytes.len())),
         other => Err(DecodeError::UnknownType(other)),
     }
 }
@@ -145,6 +155,47 @@ fn decode_exec(bytes: &[u8]) -> Result<ExecRecord<'_>, DecodeError> {
         args: take(event.args_len as usize)?,
         event,
     })
+}
+
+/// A file operation on a watched path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileRecord<'a> {
+    pub event: FileEvent,
+    pub path: &'a [u8],
+    /// The rename target; empty for other operations.
+    pub path2: &'a [u8],
+}
+
+/// A security operation with its (up to three) strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityRecord<'a> {
+    pub event: SecurityEvent,
+    pub strings: [&'a [u8]; 3],
+}
+
+fn decode_file(bytes: &[u8]) -> Result<FileRecord<'_>, DecodeError> {
+    let event: FileEvent = read(bytes).ok_or(DecodeError::Short(bytes.len()))?;
+    let rest = &bytes[size_of::<FileEvent>()..];
+    let (path, rest) = rest
+        .split_at_checked(event.path_len.into())
+        .ok_or(DecodeError::Overrun)?;
+    let path2 = rest
+        .get(..event.path2_len.into())
+        .ok_or(DecodeError::Overrun)?;
+    Ok(FileRecord { event, path, path2 })
+}
+
+fn decode_security(bytes: &[u8]) -> Result<SecurityRecord<'_>, DecodeError> {
+    let event: SecurityEvent = read(bytes).ok_or(DecodeError::Short(bytes.len()))?;
+    let mut rest = &bytes[size_of::<SecurityEvent>()..];
+    let mut strings: [&[u8]; 3] = [&[]; 3];
+    for (s, len) in strings.iter_mut().zip(event.str_len) {
+        let (head, tail) = rest
+            .split_at_checked(len.into())
+            .ok_or(DecodeError::Overrun)?;
+        (*s, rest) = (head, tail);
+    }
+    Ok(SecurityRecord { event, strings })
 }
 
 fn decode_data(bytes: &[u8]) -> Result<DataRecord<'_>, DecodeError> {
@@ -337,6 +388,44 @@ mod tests {
     }
 
     #[test]
+    fn decodes_an_enforce_record_and_rejects_a_short_one() {
+        use crate::abi::{EnforceEvent, ENFORCE_KILL, ENFORCE_PATH_MAX};
+        let size = size_of::<EnforceEvent>();
+        let event = EnforceEvent {
+            hdr: EventHeader {
+                kind: EVENT_ENFORCE,
+                version: ABI_VERSION,
+                size: size as u32,
+                ktime_ns: 7,
+            },
+            task: Task {
+                pid: 9,
+                ..Task::default()
+            },
+            cgroup_id: 1,
+            rule_id: 3,
+            action: ENFORCE_KILL,
+            flags: 0,
+            dport: 0,
+            daddr: [0; 16],
+            family: 0,
+            _pad: 0,
+            error: 0,
+            comm: [0; 16],
+            binary: [0; ENFORCE_PATH_MAX],
+        };
+        let bytes = bytes_of(&event).to_vec();
+        assert_eq!(decode(&bytes), Ok(Record::Enforce(event)));
+        // A record that says it is shorter than the struct is refused.
+        let mut short = bytes.clone();
+        short[4..8].copy_from_slice(&32u32.to_ne_bytes());
+        assert_eq!(decode(&short), Err(DecodeError::Short(32)));
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len]).is_err(), "len {len}");
+        }
+    }
+
+    #[test]
     fn a_sample_whose_lengths_overrun_it_is_rejected() {
         let mut bytes = sample_record(&[1], &[2], b"");
         let at = std::mem::offset_of!(SampleEvent, ustack_len);
@@ -356,5 +445,60 @@ mod tests {
         for len in 0..good.len() {
             assert!(decode(&good[..len]).is_err(), "len {len}");
         }
+    }
+
+    fn file_record(path: &[u8], path2: &[u8]) -> Vec<u8> {
+        let mut ev: crate::abi::FileEvent = unsafe_zeroed();
+        ev.hdr.kind = EVENT_FILE;
+        ev.hdr.version = ABI_VERSION;
+        ev.path_len = path.len() as u16;
+        ev.path2_len = path2.len() as u16;
+        ev.result = -2;
+        let mut bytes = bytes_of(&ev).to_vec();
+        bytes.extend_from_slice(path);
+        bytes.extend_from_slice(path2);
+        let size = bytes.len() as u32;
+        bytes[4..8].copy_from_slice(&size.to_ne_bytes());
+        bytes
+    }
+
+    /// A zeroed ABI struct (all-integer, so zero is a valid value).
+    fn unsafe_zeroed<T: Copy>() -> T {
+        read(&vec![0u8; size_of::<T>()]).unwrap()
+    }
+
+    #[test]
+    fn decodes_a_file_record_s_two_paths() {
+        let bytes = file_record(b"/etc/a", b"/etc/b");
+        let Record::File(rec) = decode(&bytes).unwrap() else {
+            panic!("not a file record")
+        };
+        assert_eq!((rec.path, rec.path2), (&b"/etc/a"[..], &b"/etc/b"[..]));
+        assert_eq!(rec.event.result, -2);
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn decodes_a_security_record_s_strings_and_rejects_overruns() {
+        let mut ev: crate::abi::SecurityEvent = unsafe_zeroed();
+        ev.hdr.kind = EVENT_SECURITY;
+        ev.hdr.version = ABI_VERSION;
+        ev.str_len = [4, 0, 5];
+        let mut bytes = bytes_of(&ev).to_vec();
+        bytes.extend_from_slice(b"nonetmpfs");
+        let size = bytes.len() as u32;
+        bytes[4..8].copy_from_slice(&size.to_ne_bytes());
+        let Record::Security(rec) = decode(&bytes).unwrap() else {
+            panic!("not a security record")
+        };
+        assert_eq!(rec.strings, [&b"none"[..], &b""[..], &b"tmpfs"[..]]);
+        ev.str_len = [4, 0, 6];
+        let mut bad = bytes_of(&ev).to_vec();
+        bad.extend_from_slice(b"nonetmpfs");
+        let size = bad.len() as u32;
+        bad[4..8].copy_from_slice(&size.to_ne_bytes());
+        assert_eq!(decode(&bad), Err(DecodeError::Overrun));
     }
 }

@@ -27,9 +27,13 @@ pub enum BpfError {
         hook: String,
         source: libbpf_rs::Error,
     },
+    #[error("enforcement rule refused: {0}")]
+    Rule(String),
     #[error("reading BPF map {map}: {source}")]
     Map {
         map: &'static str,
         source: libbpf_rs::Error,
     },
+    #[error("watched path `{path}`: {reason}")]
+    WatchPath { path: String, reason: String },
 }

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use crate::hooks::{Hook, HookKind, CAPTURE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS, PROFILE_HOOKS};
+use crate::hooks::{
+    Hook, HookKind, CAPTURE_HOOKS, NETWORK_HOOKS, PROCESS_HOOKS, PROFILE_HOOKS, SECURITY_HOOKS,
+};
 use crate::KernelReport;
 
 /// Optional accelerators no collector depends on; `doctor` says so when the
@@ -20,11 +22,12 @@ pub struct CollectorPlan {
 }
 
 /// Every collector and the hooks it attaches.
-const COLLECTORS: [(&str, &[Hook]); 4] = [
+const COLLECTORS: [(&str, &[Hook]); 5] = [
     ("process", &PROCESS_HOOKS),
     ("network", &NETWORK_HOOKS),
     ("requests", &CAPTURE_HOOKS),
     ("profiler", &PROFILE_HOOKS),
+    ("security", &SECURITY_HOOKS),
 ];
 
 pub fn plan_collectors(report: &KernelReport) -> Vec<CollectorPlan> {
@@ -68,6 +71,15 @@ fn plan(report: &KernelReport, name: &'static str, hooks: &[Hook]) -> CollectorP
             "{} unavailable here; nothing falls back because nothing uses them",
             absent.join(", ")
         ));
+    }
+    if name == "security" {
+        let skipped = crate::security::absent_hooks();
+        if !skipped.is_empty() {
+            notes.push(format!(
+                "syscalls this kernel lacks, skipped: {}",
+                skipped.join(", ")
+            ));
+        }
     }
     CollectorPlan {
         name,

@@ -65,7 +65,13 @@ fn exec_and_exit_records_arrive_with_exact_contents() {
                     pid: f.task.pid,
                     ppid: f.task.ppid,
                 },
-                Record::Tcp(_) | Record::Drop(_) | Record::Data(_) | Record::Sample(_) => {
+                Record::Tcp(_)
+                | Record::Drop(_)
+                | Record::Data(_)
+                | Record::Sample(_)
+                | Record::File(_)
+                | Record::Security(_)
+                | Record::Enforce(_) => {
                     unreachable!("not from the process programs")
                 }
             };
@@ -154,7 +160,7 @@ fn probe_finds_the_hooks_the_process_collector_needs() {
         );
     }
     // Load-only probes are trivial programs every BPF kernel accepts.
-    for load_only in ["tc", "xdp", "cgroup_skb", "sock_ops"] {
+    for load_only in ["tc", "xdp", "cgroup_skb", "sock_ops", "cgroup_sock_addr"] {
         assert!(
             report.has(load_only),
             "{load_only}: {:?}",

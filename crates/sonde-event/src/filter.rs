@@ -21,10 +21,14 @@ pub enum EventKind {
     UdpFlow,
     Request,
     Profile,
+    File,
+    Security,
+    Alert,
+    Enforcement,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::ProcessExec,
         EventKind::ProcessExit,
         EventKind::TcpConnection,
@@ -32,6 +36,10 @@ impl EventKind {
         EventKind::UdpFlow,
         EventKind::Request,
         EventKind::Profile,
+        EventKind::File,
+        EventKind::Security,
+        EventKind::Alert,
+        EventKind::Enforcement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +51,10 @@ impl EventKind {
             EventKind::UdpFlow => "udp_flow",
             EventKind::Request => "request",
             EventKind::Profile => "profile",
+            EventKind::File => "file",
+            EventKind::Security => "security",
+            EventKind::Alert => "alert",
+            EventKind::Enforcement => "enforcement",
         }
     }
 
@@ -56,6 +68,10 @@ impl EventKind {
             EventKind::UdpFlow => "udp",
             EventKind::Request => "request",
             EventKind::Profile => "profile",
+            EventKind::File => "file",
+            EventKind::Security => "security",
+            EventKind::Alert => "alert",
+            EventKind::Enforcement => "enforce",
         }
     }
 }
@@ -187,7 +203,13 @@ fn flow(event: &Event) -> Option<Flow<'_>> {
             verdict: Verdict::Forwarded,
             reason: None,
         }),
-        Event::ProcessExec(_) | Event::ProcessExit(_) | Event::Profile(_) => None,
+        Event::ProcessExec(_)
+        | Event::ProcessExit(_)
+        | Event::Profile(_)
+        | Event::Alert(_)
+        | Event::Enforcement(_)
+        | Event::File(_)
+        | Event::Security(_) => None,
     }
 }
 

@@ -2,18 +2,25 @@
 //! API, CLI) reads them. The JSON form is versioned by [`SCHEMA_VERSION`] and
 //! described in `docs/events.md` and `docs/event-schema.json`.
 
+mod alert;
 mod container;
+mod enforcement;
 pub mod exec_id;
+mod file;
 mod filter;
 mod network;
 mod process;
 mod profile;
 mod request;
+mod security;
 mod service_map;
 mod time;
 
+pub use alert::{Alert, AlertPriority};
 pub use container::{parse_container, Container, ContainerRuntime};
+pub use enforcement::{Enforcement, EnforcementAction};
 pub use exec_id::ExecIds;
+pub use file::{at_flag_names, open_flag_names, FileEvent, FileOperation};
 pub use filter::{EventFilter, EventKind, ParseStatusError, StatusMatch, Verdict};
 pub use network::{
     protocol_name, Direction, Endpoint, Interface, PacketDrop, TcpConnection, TcpEnd, UdpFlow,
@@ -26,6 +33,9 @@ pub use profile::{Frame, FrameKind, Profile, ProfileStats, StackCount};
 pub use request::{
     AppProtocol, DnsAnswer, DnsDetail, DnsQuestion, HttpDetail, Observation, Request, RequestFlag,
     SeenBy, Transport,
+};
+pub use security::{
+    namespace_names, ptrace_request_name, Credentials, SecurityDetail, SecurityEvent, SecurityKind,
 };
 pub use service_map::{Edge, EdgeStats, Node, ServiceMap};
 pub use time::Timestamp;
@@ -51,6 +61,14 @@ pub enum Event {
     Request(Box<Request>),
     /// Boxed: a window of stacks.
     Profile(Box<Profile>),
+    /// A file operation on a watched path. Boxed: it carries the process.
+    File(Box<FileEvent>),
+    /// A privilege, ptrace, memfd, mount, module, BPF or namespace operation.
+    Security(Box<SecurityEvent>),
+    /// A detection rule fired. Boxed: it embeds the triggering event(s).
+    Alert(Box<Alert>),
+    /// The kernel enforced a policy (or, dry run, would have).
+    Enforcement(Box<Enforcement>),
 }
 
 /// The process an event is about, whatever the event's type.
@@ -98,6 +116,10 @@ impl Event {
             Event::UdpFlow(e) => e.time,
             Event::Request(e) => e.time,
             Event::Profile(e) => e.time,
+            Event::File(e) => e.time,
+            Event::Security(e) => e.time,
+            Event::Alert(e) => e.time,
+            Event::Enforcement(e) => e.time,
         }
     }
 
@@ -110,6 +132,10 @@ impl Event {
             Event::UdpFlow(_) => EventKind::UdpFlow,
             Event::Request(_) => EventKind::Request,
             Event::Profile(_) => EventKind::Profile,
+            Event::File(_) => EventKind::File,
+            Event::Security(_) => EventKind::Security,
+            Event::Alert(_) => EventKind::Alert,
+            Event::Enforcement(_) => EventKind::Enforcement,
         }
     }
 
@@ -127,6 +153,10 @@ impl Event {
                 .or(e.client_process.as_ref())
                 .map(Into::into),
             Event::Profile(e) => Some((&e.process).into()),
+            Event::File(e) => Some((&e.process).into()),
+            Event::Security(e) => Some((&e.process).into()),
+            Event::Alert(e) => e.process.as_ref().map(Into::into),
+            Event::Enforcement(e) => e.process.as_ref().map(Into::into),
         }
     }
 

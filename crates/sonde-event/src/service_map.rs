@@ -115,7 +115,11 @@ impl ServiceMap {
                 | Event::Request(_)
                 | Event::ProcessExec(_)
                 | Event::ProcessExit(_)
-                | Event::Profile(_) => {}
+                | Event::Profile(_)
+                | Event::Alert(_)
+                | Event::Enforcement(_)
+                | Event::File(_)
+                | Event::Security(_) => {}
             }
         }
         let mut map = Builder::default();

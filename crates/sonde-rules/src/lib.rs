@@ -42,5 +42,5 @@ pub use engine::{Engine, EngineStats};
 pub use error::{ErrorKind, LoadErrors, Location, RuleError};
 pub use fields::{EventFields, FieldDef, FieldId, FieldType, FieldValue, FIELDS};
 pub use load::{load_files, load_sources, load_str, Source};
-pub use rule::{Alert, Matcher, Priority, Rule, RuleSet};
+pub use rule::{Alert, Matcher, Priority, Rule, RuleAction, RuleSet};
 pub use sequence::{SequenceStats, DEFAULT_MAX_KEYS};

@@ -66,6 +66,35 @@ impl fmt::Display for Priority {
     }
 }
 
+/// What the agent should do, beyond alerting, when a rule fires (`action:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleAction {
+    /// `kill`: kill the matching process (enforced by the agent, at exec).
+    Kill,
+    /// `deny-connect`: refuse the matching outbound connections.
+    DenyConnect,
+}
+
+impl FromStr for RuleAction {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "kill" => Ok(RuleAction::Kill),
+            "deny-connect" | "deny_connect" => Ok(RuleAction::DenyConnect),
+            _ => Err(()),
+        }
+    }
+}
+
+impl fmt::Display for RuleAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RuleAction::Kill => "kill",
+            RuleAction::DenyConnect => "deny-connect",
+        })
+    }
+}
+
 /// What decides whether a rule fires.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Matcher {
@@ -94,6 +123,10 @@ pub struct Rule {
     pub output: Template,
     /// Where the rule is defined (`file:line`).
     pub origin: String,
+    /// `action:` (none: alert only).
+    pub action: Option<RuleAction>,
+    /// `dry_run:` (default false): report what the action would do, do nothing.
+    pub dry_run: bool,
 }
 
 /// A rule that fired.
@@ -131,6 +164,8 @@ pub struct RuleSet {
     by_type: HashMap<String, Vec<u32>>,
     /// Enabled rules that can match any event type.
     any_type: Vec<u32>,
+    /// Honeytoken paths declared by `- canaries: [...]` items, in load order.
+    canaries: Vec<String>,
 }
 
 impl RuleSet {
@@ -169,7 +204,18 @@ impl RuleSet {
             rules,
             by_type,
             any_type,
+            canaries: Vec::new(),
         }
+    }
+
+    /// The paths of the `- canaries: [...]` items (absolute, deduplicated).
+    pub fn canaries(&self) -> &[String] {
+        &self.canaries
+    }
+
+    pub(crate) fn with_canaries(mut self, canaries: Vec<String>) -> RuleSet {
+        self.canaries = canaries;
+        self
     }
 
     /// All rules, enabled or not, in load order.

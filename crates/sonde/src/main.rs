@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run the collectors, the event store and the HTTP API.
     Agent(cmd::agent::Args),
+    /// Show alerts raised by the detection rules (stored and live); reload the rules.
+    Alerts(cmd::alerts::Args),
     /// Rebuild HTTP and DNS requests from a capture file, offline (no root, no agent).
     Analyze(cmd::analyze::Args),
     /// Probe the running kernel and show which collector runs on which hooks.
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Agent(args) => cmd::agent::run(args),
+        Command::Alerts(args) => cmd::alerts::run(args),
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Doctor(args) => cmd::doctor::run(args),
         Command::Events(args) => cmd::events::run(args),

@@ -11,6 +11,7 @@ use sonde_event::{
 
 use crate::cmd::Output;
 
+mod alert;
 pub mod query;
 mod request;
 
@@ -146,6 +147,119 @@ fn udp_line(u: &UdpFlow) -> String {
 }
 
 /// A profile window: its size and hottest sampled function.
+/// `KILL /tmp/x pid=12 rule=no-nc` or `DENY-CONNECT 10.0.0.1:443 … (dry run)`.
+fn enforcement_line(e: &sonde_event::Enforcement) -> String {
+    let target = match (&e.binary, &e.destination) {
+        (Some(binary), _) => binary.clone(),
+        (None, Some(d)) => endpoint(Some(d)),
+        (None, None) => "-".into(),
+    };
+    let action = match e.action {
+        sonde_event::EnforcementAction::Kill => "KILL",
+        sonde_event::EnforcementAction::DenyConnect => "DENY-CONNECT",
+    };
+    let mut line = format!(
+        "{action} {target} pid={} comm={} rule={}",
+        e.pid, e.comm, e.rule
+    );
+    if e.dry_run {
+        line.push_str(" (dry run: not enforced)");
+    }
+    if e.spared {
+        line.push_str(" (spared: PID 1 or sonde)");
+    }
+    if let Some(err) = e.error {
+        line.push_str(&format!(" (signal failed: {err})"));
+    }
+    line
+}
+
+/// `open /etc/shadow O_RDONLY = 3` or `= -ENOENT`.
+fn file_line(f: &sonde_event::FileEvent) -> String {
+    let mut line = format!("{} {} {}", f.process.comm, f.operation.as_str(), f.path);
+    if let Some(to) = &f.new_path {
+        line.push_str(&format!(" -> {to}"));
+    }
+    if !f.flag_names.is_empty() {
+        line.push_str(&format!(" {}", f.flag_names.join("|")));
+    }
+    if let Some(mode) = f.mode {
+        line.push_str(&format!(" mode={mode:o}"));
+    }
+    if f.owner_uid.is_some() || f.owner_gid.is_some() {
+        let id = |v: Option<u32>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
+        line.push_str(&format!(" owner={}:{}", id(f.owner_uid), id(f.owner_gid)));
+    }
+    line.push_str(&result_text(f.result, f.error.as_deref()));
+    line
+}
+
+fn result_text(result: i64, error: Option<&str>) -> String {
+    match error {
+        Some(e) => format!(" = -{e}"),
+        None => format!(" = {result}"),
+    }
+}
+
+/// `setuid [65534] uid 0->65534 = 0`, `mount none /mnt tmpfs = 0`.
+fn security_line(s: &sonde_event::SecurityEvent) -> String {
+    use sonde_event::SecurityDetail as D;
+    let detail = match &s.detail {
+        D::Ids { requested } => {
+            let ids: Vec<String> = requested
+                .iter()
+                .map(|i| i.map_or_else(|| "-1".to_string(), |i| i.to_string()))
+                .collect();
+            let (b, a) = (&s.credentials_before, &s.credentials_after);
+            format!(
+                "[{}] uid {}->{} euid {}->{} gid {}->{}",
+                ids.join(","),
+                b.uid,
+                a.uid,
+                b.euid,
+                a.euid,
+                b.gid,
+                a.gid
+            )
+        }
+        D::Capset { pid, effective, .. } => format!("pid={pid} effective={effective:#x}"),
+        D::Ptrace {
+            request,
+            target_pid,
+            ..
+        } => format!("{request} pid={target_pid}"),
+        D::Memfd { name, flags } => format!("{name} flags={flags:#x}"),
+        D::ExecMemfd { name } => name.clone(),
+        D::Mount {
+            source,
+            target,
+            fstype,
+            flags,
+        } => format!("{source} {target} {fstype} flags={flags:#x}"),
+        D::Umount { target, flags } => format!("{target} flags={flags:#x}"),
+        D::Module {
+            name, parameters, ..
+        } => format!(
+            "{} {}",
+            name.as_deref().unwrap_or("-"),
+            parameters.as_deref().unwrap_or("")
+        ),
+        D::BpfProgLoad {
+            prog_type_name,
+            name,
+            ..
+        } => format!("{prog_type_name} {name}"),
+        D::Namespaces { namespaces, .. } => namespaces.join(","),
+    };
+    format!(
+        "{} {} {}{}",
+        s.process.comm,
+        s.kind.as_str(),
+        detail,
+        result_text(s.result, s.error.as_deref())
+    )
+}
+
 fn profile_line(p: &sonde_event::Profile) -> String {
     let hottest = p
         .stacks
@@ -194,6 +308,10 @@ fn describe(event: &Event) -> String {
         Event::UdpFlow(u) => udp_line(u),
         Event::Request(r) => request::line(r),
         Event::Profile(p) => profile_line(p),
+        Event::Enforcement(e) => enforcement_line(e),
+        Event::File(f) => file_line(f),
+        Event::Security(s) => security_line(s),
+        Event::Alert(a) => alert::line(a),
     }
 }
 
@@ -237,6 +355,8 @@ pub enum Table {
     Events,
     /// Requests, one column per field.
     Requests,
+    /// Alerts: priority, rule, output, process tree.
+    Alerts,
 }
 
 impl Table {
@@ -246,6 +366,7 @@ impl Table {
                 "TIME                            TYPE  PID      CONTAINER     WHAT".into()
             }
             Table::Requests => request::header(),
+            Table::Alerts => alert::header(),
         }
     }
 
@@ -253,6 +374,7 @@ impl Table {
     pub fn row(self, out: &mut impl Write, event: &Event) -> std::io::Result<()> {
         match (self, event) {
             (Table::Requests, Event::Request(r)) => writeln!(out, "{}", request::row(r)),
+            (Table::Alerts, Event::Alert(a)) => writeln!(out, "{}", alert::row(a)),
             _ => event_row(out, event),
         }
     }
@@ -268,6 +390,10 @@ fn event_row(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
         Event::UdpFlow(u) => udp_line(u),
         Event::Request(r) => request::line(r),
         Event::Profile(p) => profile_line(p),
+        Event::Enforcement(e) => enforcement_line(e),
+        Event::File(f) => file_line(f),
+        Event::Security(s) => security_line(s),
+        Event::Alert(a) => alert::line(a),
     };
     writeln!(
         out,

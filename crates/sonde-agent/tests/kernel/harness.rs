@@ -44,6 +44,9 @@ pub fn start_on(dir: &Path) -> TestAgent {
 fn start_configured(dir: &Path, tune: impl FnOnce(&mut AgentConfig)) -> TestAgent {
     let store: Arc<dyn EventStore> = Arc::new(RedbStore::open(dir).unwrap());
     let mut config = AgentConfig {
+        // File events opt in (tests/kernel/security.rs): the default set
+        // would add this machine's opens to every test's exact counts.
+        watch_paths: Vec::new(),
         batch_wait: Duration::from_millis(20),
         ..AgentConfig::default()
     };

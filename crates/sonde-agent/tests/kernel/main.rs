@@ -8,9 +8,12 @@ mod netns;
 mod servers;
 
 mod cgroups;
+mod detect;
+mod enforce;
 mod lifecycle;
 mod metrics;
 mod network;
 mod profile;
 mod requests;
+mod security;
 mod startup;

@@ -355,7 +355,11 @@ int main(void) { return (int)descend(5000); }
     // stop at 127 frames; the .eh_frame unwinder may go a few frames further,
     // to the end of the 16 KiB stack copy, and then its stack is kept.
     for (frames, _) in p.resolved_stacks() {
-        assert!((127..=200).contains(&frames.len()), "{} frames", frames.len());
+        assert!(
+            (127..=200).contains(&frames.len()),
+            "{} frames",
+            frames.len()
+        );
         assert!(frames.iter().all(|f| f.name() == "descend"));
     }
     assert_eq!(p.stats.user_stacks_truncated, p.stats.samples);

@@ -89,6 +89,7 @@ pub fn load_sources(sources: &[Source<'_>]) -> Result<RuleSet, LoadErrors> {
 
     let (mut lists_raw, mut macros_raw, mut rules_raw): (Vec<Kv<'_>>, Vec<Kv<'_>>, Vec<Kv<'_>>) =
         Default::default();
+    let mut canaries_raw: Vec<Kv<'_>> = Vec::new();
     for (fi, file_docs) in docs.iter().enumerate() {
         for doc in file_docs {
             let items = match &doc.kind {
@@ -129,6 +130,8 @@ pub fn load_sources(sources: &[Source<'_>]) -> Result<RuleSet, LoadErrors> {
                     macros_raw.push((fi, it, kv));
                 } else if has("list") {
                     lists_raw.push((fi, it, kv));
+                } else if has("canaries") {
+                    canaries_raw.push((fi, it, kv));
                 } else if has("required_engine_version") || has("required_plugin_versions") {
                     continue;
                 } else {
@@ -264,14 +267,41 @@ pub fn load_sources(sources: &[Source<'_>]) -> Result<RuleSet, LoadErrors> {
     }
 
     let rules = rules::load_rules(&mut ctx, &compiler, &rules_raw);
+    let canaries = canaries(&mut ctx, &canaries_raw);
 
     if ctx.errors.is_empty() {
-        return Ok(RuleSet::new(rules));
+        return Ok(RuleSet::new(rules).with_canaries(canaries));
     }
     let mut errors = ctx.errors;
     errors.sort_by_key(|(fi, e)| (*fi, e.location.line, e.location.col));
     errors.dedup();
     Err(LoadErrors(errors.into_iter().map(|(_, e)| e).collect()))
+}
+
+/// `- canaries: [/path, ...]`: honeytoken paths, each absolute.
+fn canaries(ctx: &mut Ctx, raw: &[Kv<'_>]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for &(fi, _, kv) in raw {
+        let k = ctx.keys(fi, kv, "canaries item", &["canaries"]);
+        let Some(node) = k.get("canaries") else {
+            continue;
+        };
+        let Some(paths) = ctx.string_list(fi, node, "canaries") else {
+            continue;
+        };
+        for p in paths {
+            if !p.starts_with('/') || p.contains('\0') {
+                ctx.err(
+                    fi,
+                    node.pos,
+                    ErrorKind::Structure(format!("canary `{p}` must be an absolute path")),
+                );
+            } else if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -285,6 +315,34 @@ mod tests {
         let set =
             load_sources(&[Source { name: "a", text: a }, Source { name: "b", text: b }]).unwrap();
         assert_eq!(set.rules().len(), 1);
+    }
+
+    #[test]
+    fn canaries_actions_and_dry_run_load() {
+        let y = "- canaries: [/root/.aws/credentials.bak, /etc/fake-key]\n- rule: k\n  condition: evt.type = execve and proc.name = xmrig\n  output: x\n  priority: CRITICAL\n  action: kill\n  dry_run: true\n";
+        let set = load_str("f", y).unwrap();
+        assert_eq!(
+            set.canaries(),
+            ["/root/.aws/credentials.bak", "/etc/fake-key"]
+        );
+        let r = &set.rules()[0];
+        assert_eq!(r.action, Some(crate::RuleAction::Kill));
+        assert!(r.dry_run);
+        let bad = "- canaries: [relative]\n- rule: k\n  condition: proc.name = x\n  output: x\n  priority: INFO\n  action: explode\n  dry_run: maybe\n";
+        let e = load_str("f", bad).unwrap_err();
+        assert_eq!(
+            e.lines(),
+            vec![
+                "f:1:13: canary `relative` must be an absolute path",
+                "f:6:11: unknown action `explode` (expected kill or deny-connect)",
+                "f:7:12: `dry_run` must be true or false",
+            ]
+        );
+        let orphan = "- rule: k\n  condition: proc.name = x\n  output: x\n  priority: INFO\n  dry_run: true\n";
+        assert_eq!(
+            load_str("f", orphan).unwrap_err().lines(),
+            vec!["f:5:12: `dry_run` applies only to rules with an `action`"]
+        );
     }
 
     #[test]

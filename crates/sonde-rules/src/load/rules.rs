@@ -8,7 +8,7 @@ use crate::compile::Compiler;
 use crate::error::ErrorKind;
 use crate::fields::{resolve, ResolveError};
 use crate::output::Template;
-use crate::rule::{Matcher, Priority, Rule};
+use crate::rule::{Matcher, Priority, Rule, RuleAction};
 use crate::sequence::{parse_duration, SequenceSpec, Step, DEFAULT_MAX_KEYS};
 use crate::yaml::{Node, NodeKind};
 
@@ -32,6 +32,8 @@ pub(super) fn load_rules(
         "sequence",
         "by",
         "max_keys",
+        "action",
+        "dry_run",
     ];
     for &(fi, node, kv) in rules_raw {
         let k = ctx.keys(fi, kv, "rule", RULE_KEYS);
@@ -136,6 +138,54 @@ pub(super) fn load_rules(
                 true
             }
         };
+        let action = match k.get("action") {
+            None => None,
+            Some(n) => match ctx
+                .scalar(fi, n, "action")
+                .map(|s| (s, s.parse::<RuleAction>()))
+            {
+                Some((_, Ok(a))) => Some(a),
+                Some((s, Err(()))) => {
+                    ctx.err(
+                        fi,
+                        n.pos,
+                        ErrorKind::Structure(format!(
+                            "unknown action `{s}` (expected kill or deny-connect)"
+                        )),
+                    );
+                    ok = false;
+                    None
+                }
+                None => {
+                    ok = false;
+                    None
+                }
+            },
+        };
+        let dry_run = match k.get("dry_run").map(|n| (n, n.as_str())) {
+            None => false,
+            Some((_, Some("true"))) => true,
+            Some((_, Some("false"))) => false,
+            Some((n, _)) => {
+                ctx.err(
+                    fi,
+                    n.pos,
+                    ErrorKind::Structure("`dry_run` must be true or false".into()),
+                );
+                ok = false;
+                false
+            }
+        };
+        if let (None, Some(n)) = (action, k.get("dry_run")) {
+            if ok {
+                ctx.err(
+                    fi,
+                    n.pos,
+                    ErrorKind::Structure("`dry_run` applies only to rules with an `action`".into()),
+                );
+                ok = false;
+            }
+        }
         let matcher = match (k.get("condition"), k.get("sequence")) {
             (Some(_), Some(s)) => {
                 ctx.err(
@@ -177,6 +227,8 @@ pub(super) fn load_rules(
                 matcher,
                 output,
                 origin: format!("{}:{}", ctx.names[fi], node.pos.line),
+                action,
+                dry_run,
             });
         }
     }

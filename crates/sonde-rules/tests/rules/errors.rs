@@ -46,7 +46,7 @@ fn unknown_key() {
     let y = format!("- rule: a\n  condition: proc.name = sh\n  condtion: x\n{OK_TAIL}");
     assert_eq!(
         one(&y),
-        "r.yaml:3:3: unknown key `condtion` in rule; expected one of rule, desc, condition, output, priority, tags, enabled, source, sequence, by, max_keys"
+        "r.yaml:3:3: unknown key `condtion` in rule; expected one of rule, desc, condition, output, priority, tags, enabled, source, sequence, by, max_keys, action, dry_run"
     );
     let y = format!("- rule: a\n  condition: proc.name = sh\n  append: true\n{OK_TAIL}");
     assert_eq!(

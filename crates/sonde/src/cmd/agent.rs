@@ -49,6 +49,40 @@ pub struct Args {
     /// Delete metric samples older than this (e.g. 15d).
     #[arg(long, default_value = "15d", value_parser = humantime_duration)]
     metrics_retention: Duration,
+    /// Report file opens, creates, unlinks, renames, chmod and chown under
+    /// this path (repeatable; filtered in the kernel, at most 255 bytes each);
+    /// `PATH:write` reports only what modifies (no read-only opens). Given at
+    /// least once, it replaces the default set (/etc/shadow, /etc/sudoers,
+    /// /etc/ssh, /root/.ssh, /boot, /var/spool/cron, …; and with :write
+    /// /etc, /root, /home, /usr/bin, /usr/lib, /lib, /bin, /sbin, /tmp,
+    /// /dev/shm, /var/log, …).
+    #[arg(long = "watch-path", value_name = "PATH")]
+    watch_paths: Vec<String>,
+    /// No file events at all (the file syscalls are not hooked).
+    #[arg(long, conflicts_with = "watch_paths")]
+    no_file_events: bool,
+    /// YAML list of enforcement policies (`action: kill` or
+    /// `action: deny-connect`) installed at start; a policy that would kill
+    /// sonde or PID 1 refuses the start.
+    #[arg(long, env = "SONDE_ENFORCE_POLICY")]
+    enforce_policy: Option<PathBuf>,
+    /// Detection rules file (YAML, Falco-style; repeatable), loaded after
+    /// the built-in rules/default.yaml. A rule that does not load refuses
+    /// the start (file:line:col); SIGHUP or `sonde alerts --reload`
+    /// reloads them, keeping the running rules if the new ones fail.
+    #[arg(long = "rules", value_name = "FILE")]
+    rules: Vec<PathBuf>,
+    /// Do not load the built-in detection rules.
+    #[arg(long)]
+    no_default_rules: bool,
+    /// A honeytoken path (repeatable): any access alerts at EMERGENCY with the
+    /// process tree. Also watched by the file collector.
+    #[arg(long = "canary", value_name = "PATH")]
+    canaries: Vec<String>,
+    /// POST each alert as JSON to this URL (own thread, bounded queue;
+    /// failures and drops are counted on /metrics).
+    #[arg(long, value_name = "URL")]
+    alert_webhook: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -69,6 +103,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         !args.metrics_interval.is_zero(),
         "--metrics-interval must be more than zero"
     );
+    let enforce_policies = match &args.enforce_policy {
+        Some(path) => sonde_agent::enforce::Policy::load_file(path)?,
+        None => Vec::new(),
+    };
     // Root, BTF and tracefs first: they explain failures better than what follows.
     sonde_bpf::preflight()?;
     let store = RedbStore::open(&args.data_dir)?;
@@ -83,7 +121,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         profile_unwind_dwarf: !args.profile_frame_pointers_only,
         metrics: metrics_config,
         metrics_interval: args.metrics_interval,
+        enforce_policies,
         ..AgentConfig::default()
+    };
+    let config = AgentConfig {
+        watch_paths: match (args.no_file_events, args.watch_paths.is_empty()) {
+            (true, _) => Vec::new(),
+            (false, true) => config.watch_paths,
+            (false, false) => args.watch_paths.clone(),
+        },
+        rules: sonde_agent::detect::RuleSources {
+            builtin: !args.no_default_rules,
+            files: args.rules.clone(),
+            canaries: args.canaries.clone(),
+        },
+        alert_webhook: args.alert_webhook.clone(),
+        ..config
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -104,6 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         data_dir = %args.data_dir.display(),
         "sonde agent running"
     );
+    runtime.spawn(reload_on_sighup(agent.handle()));
     let served = runtime.block_on(sonde_api::serve(
         listener,
         agent.handle(),
@@ -151,6 +205,21 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+/// SIGHUP reloads the detection rules; on error the running rules stay
+/// (the agent logs and counts it).
+async fn reload_on_sighup(agent: sonde_agent::AgentHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot handle SIGHUP; reload rules with `sonde alerts --reload`");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        let a = agent.clone();
+        // The load reads files and compiles; off the async workers.
+        let _ = tokio::task::spawn_blocking(move || a.reload_rules()).await;
     }
 }
 

@@ -1,4 +1,5 @@
 pub mod agent;
+pub mod alerts;
 pub mod analyze;
 pub mod doctor;
 pub mod events;

@@ -34,6 +34,11 @@ pub struct Window {
 }
 
 impl Window {
+    /// The agent's address.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
     /// Adds the window's query parameters to `q`.
     pub fn query(&self, q: &mut Vec<(&'static str, String)>) {
         if let Some(since) = &self.since {

@@ -3,6 +3,7 @@
 //! without losing what it acknowledged.
 
 mod agent;
+mod alerts;
 mod analyze;
 mod bad_input;
 mod capture;

@@ -1,0 +1,215 @@
+use super::*;
+use crate::detect::sample::{ancestor, connect, exec, file, process};
+use sonde_event::FileOperation;
+
+fn str_of(v: Option<FieldValue<'_>>) -> Option<String> {
+    v.map(|v| v.to_string())
+}
+
+#[test]
+fn exec_fields_come_from_the_process_and_its_ancestry() {
+    let mut lineage = Lineage::new(100);
+    let users = Users::from_passwd("root:x:0:0::/root:/bin/bash\nwww:x:33:33::/:/bin/false\n");
+    // The parent was seen exec: its comm and command line are known.
+    let parent = process(
+        700,
+        1,
+        "httpd",
+        "/usr/sbin/httpd",
+        &["httpd", "-k", "start"],
+    );
+    if let Event::ProcessExec(e) = exec(1, parent, vec![ancestor(1, "/sbin/init")]) {
+        lineage.on_exec(&e);
+    }
+    let mut p = process(812, 700, "bash", "/usr/bin/bash", &["bash", "-c", "id"]);
+    p.tty = Some("pts/3".into());
+    let ev = exec(
+        5,
+        p,
+        vec![ancestor(700, "/usr/sbin/httpd"), ancestor(1, "/sbin/init")],
+    );
+    let v = EventView::new(&ev, &lineage, &users).unwrap();
+    let f = |id, i| str_of(v.field(id, i));
+    assert_eq!(f(FieldId::EvtType, None).as_deref(), Some("execve"));
+    assert_eq!(f(FieldId::EvtTime, None).as_deref(), Some("5"));
+    assert_eq!(f(FieldId::ProcName, None).as_deref(), Some("bash"));
+    assert_eq!(f(FieldId::ProcExe, None).as_deref(), Some("bash"));
+    assert_eq!(
+        f(FieldId::ProcExepath, None).as_deref(),
+        Some("/usr/bin/bash")
+    );
+    assert_eq!(f(FieldId::ProcArgs, None).as_deref(), Some("-c id"));
+    assert_eq!(f(FieldId::ProcCmdline, None).as_deref(), Some("bash -c id"));
+    assert_eq!(f(FieldId::ProcPpid, None).as_deref(), Some("700"));
+    assert_eq!(f(FieldId::ProcPname, None).as_deref(), Some("httpd"));
+    assert_eq!(
+        f(FieldId::ProcPcmdline, None).as_deref(),
+        Some("httpd -k start")
+    );
+    assert_eq!(f(FieldId::ProcAname, Some(1)).as_deref(), Some("httpd"));
+    // Never seen exec: its file name stands for its comm.
+    assert_eq!(f(FieldId::ProcAname, Some(2)).as_deref(), Some("init"));
+    assert_eq!(f(FieldId::ProcAname, Some(3)), None);
+    assert_eq!(f(FieldId::ProcApid, Some(2)).as_deref(), Some("1"));
+    assert_eq!(
+        f(FieldId::ProcAexepath, Some(1)).as_deref(),
+        Some("/usr/sbin/httpd")
+    );
+    assert_eq!(
+        f(FieldId::ProcTty, None).as_deref(),
+        Some(&*((136 << 8) | 3).to_string())
+    );
+    assert_eq!(f(FieldId::UserName, None).as_deref(), Some("root"));
+    assert_eq!(f(FieldId::ContainerId, None).as_deref(), Some("host"));
+    assert_eq!(
+        f(FieldId::ProcIsExeFromMemfd, None).as_deref(),
+        Some("false")
+    );
+    assert_eq!(f(FieldId::FdName, None), None);
+    assert_eq!(f(FieldId::ProcStdinType, None), None);
+    // The tree is rooted at the topmost ancestor below init: httpd.
+    assert_eq!(
+        v.field(FieldId::ProcTreeId, None),
+        Some(FieldValue::Num(tree_id("e700", &[])))
+    );
+}
+
+#[test]
+fn connections_take_process_details_from_the_lineage() {
+    let mut lineage = Lineage::new(100);
+    let users = Users::default();
+    let p = process(900, 1, "curl", "/usr/bin/curl", &["curl", "http://x"]);
+    if let Event::ProcessExec(e) = exec(1, p.clone(), vec![ancestor(1, "/sbin/init")]) {
+        lineage.on_exec(&e);
+    }
+    let ev = connect(2, &p, 3333);
+    let v = EventView::new(&ev, &lineage, &users).unwrap();
+    let f = |id| str_of(v.field(id, None));
+    assert_eq!(f(FieldId::EvtType).as_deref(), Some("connect"));
+    assert_eq!(f(FieldId::ProcArgs).as_deref(), Some("http://x"));
+    assert_eq!(f(FieldId::ProcPname).as_deref(), Some("init"));
+    assert_eq!(f(FieldId::FdSip).as_deref(), Some("10.0.0.2"));
+    assert_eq!(f(FieldId::FdDip).as_deref(), Some("192.0.2.10"));
+    assert_eq!(f(FieldId::FdDport).as_deref(), Some("3333"));
+    assert_eq!(
+        f(FieldId::FdName).as_deref(),
+        Some("10.0.0.2:40000->192.0.2.10:3333")
+    );
+    assert_eq!(f(FieldId::FdTypechar).as_deref(), Some("4"));
+    assert_eq!(f(FieldId::FdL4proto).as_deref(), Some("tcp"));
+    assert_eq!(f(FieldId::EvtRes).as_deref(), Some("0"));
+    // Unknown to the lineage: only what the event carries.
+    let stranger = process(901, 1, "nc", "/usr/bin/nc", &["nc"]);
+    let ev = connect(3, &stranger, 22);
+    let empty = Lineage::new(10);
+    let v = EventView::new(&ev, &empty, &users).unwrap();
+    assert_eq!(
+        str_of(v.field(FieldId::ProcName, None)).as_deref(),
+        Some("nc")
+    );
+    assert_eq!(v.field(FieldId::ProcArgs, None), None);
+    assert_eq!(v.field(FieldId::ProcPname, None), None);
+}
+
+#[test]
+fn file_events_map_to_fd_and_open_fields() {
+    let lineage = Lineage::new(10);
+    let users = Users::default();
+    let p = process(5, 1, "cat", "/usr/bin/cat", &["cat", "/etc/shadow"]);
+    let ev = file(
+        1,
+        &p,
+        vec![ancestor(1, "/sbin/init")],
+        FileOperation::Open,
+        "/etc/shadow",
+        0,
+    );
+    let v = EventView::new(&ev, &lineage, &users).unwrap();
+    let f = |id| str_of(v.field(id, None));
+    assert_eq!(f(FieldId::EvtType).as_deref(), Some("openat"));
+    assert_eq!(f(FieldId::FdName).as_deref(), Some("/etc/shadow"));
+    assert_eq!(f(FieldId::FdDirectory).as_deref(), Some("/etc"));
+    assert_eq!(f(FieldId::FdFilename).as_deref(), Some("shadow"));
+    assert_eq!(f(FieldId::FdTypechar).as_deref(), Some("f"));
+    assert_eq!(f(FieldId::EvtIsOpenRead).as_deref(), Some("true"));
+    assert_eq!(f(FieldId::EvtIsOpenWrite).as_deref(), Some("false"));
+    assert_eq!(f(FieldId::EvtArgFlags).as_deref(), Some("O_RDONLY"));
+    assert_eq!(f(FieldId::EvtRes).as_deref(), Some("3"));
+    assert_eq!(f(FieldId::EvtArgMode), None);
+    let w = file(
+        2,
+        &p,
+        vec![],
+        FileOperation::Open,
+        "/bin",
+        0o1 | 0o100 | 0o1000,
+    );
+    let v = EventView::new(&w, &lineage, &users).unwrap();
+    assert_eq!(
+        str_of(v.field(FieldId::EvtIsOpenWrite, None)).as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        str_of(v.field(FieldId::FdDirectory, None)).as_deref(),
+        Some("/")
+    );
+    let u = file(
+        3,
+        &p,
+        vec![],
+        FileOperation::Unlink,
+        "/root/.bash_history",
+        0,
+    );
+    let v = EventView::new(&u, &lineage, &users).unwrap();
+    assert_eq!(
+        str_of(v.field(FieldId::EvtType, None)).as_deref(),
+        Some("unlinkat")
+    );
+}
+
+#[test]
+fn memfd_and_fd_execs_are_fileless() {
+    let lineage = Lineage::new(10);
+    let users = Users::default();
+    for (binary, fileless) in [
+        ("/proc/self/fd/3", true),
+        ("/dev/fd/4", true),
+        ("/memfd:x (deleted)", true),
+        ("/usr/bin/true", false),
+    ] {
+        let ev = exec(1, process(2, 1, "x", binary, &["x"]), vec![]);
+        let v = EventView::new(&ev, &lineage, &users).unwrap();
+        assert_eq!(
+            v.field(FieldId::ProcIsExeFromMemfd, None),
+            Some(FieldValue::Bool(fileless)),
+            "{binary}"
+        );
+    }
+}
+
+#[test]
+fn tty_numbers_follow_the_kernel_encoding() {
+    assert_eq!(tty_number("pts/0"), 136 << 8);
+    assert_eq!(tty_number("pts/300"), ((300 & 0xff) | (137 << 8)) as i64);
+    assert_eq!(tty_number("tty1"), (4 << 8) | 1);
+    assert_eq!(tty_number("console"), 1);
+}
+
+#[test]
+fn lineage_is_bounded_and_forgets_exited_images() {
+    let mut l = Lineage::new(2);
+    for pid in 10..14 {
+        if let Event::ProcessExec(e) = exec(1, process(pid, 1, "a", "/a", &["a"]), vec![]) {
+            l.on_exec(&e);
+        }
+    }
+    assert_eq!(l.len(), 2);
+    assert!(l.get("e13").is_some() && l.get("e10").is_none());
+    let p = process(13, 1, "a", "/a", &["a"]);
+    l.on_exit(&p, 100);
+    l.expire(100 + super::super::lineage::EXITED_GRACE_NS - 1);
+    assert!(l.get("e13").is_some());
+    l.expire(100 + super::super::lineage::EXITED_GRACE_NS);
+    assert!(l.get("e13").is_none());
+}

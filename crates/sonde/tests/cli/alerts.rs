@@ -1,0 +1,147 @@
+//! `sonde alerts` end to end: rules from `--rules`, alerts over the API and
+//! the CLI, reload by `sonde alerts --reload` and SIGHUP keeping the old set
+//! on error, and a start refused by a bad rules file.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::harness::{is_root, sonde, stderr, AgentProcess};
+
+fn rule(name: &str, marker: &str) -> String {
+    format!(
+        "- rule: {name}\n  condition: evt.type = execve and proc.args contains {marker}\n  output: \"marker seen (%proc.cmdline)\"\n  priority: CRITICAL\n  tags: [test]\n"
+    )
+}
+
+/// Runs a process with `marker` in its arguments, then polls `sonde alerts`
+/// for an alert of `rule`.
+fn alert_for(agent: &AgentProcess, rule: &str, marker: &str) -> Option<serde_json::Value> {
+    Command::new("/bin/sh")
+        .args(["-c", "true", marker])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let out = agent.cli(&["alerts", "--since", "5m", "--rule", rule, "-o", "json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let found = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|a| {
+                a.pointer("/alert/output")
+                    .and_then(|o| o.as_str())
+                    .is_some_and(|o| o.contains(marker))
+            });
+        if found.is_some() {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    None
+}
+
+#[test]
+fn alerts_are_served_and_rules_reload_without_restart() {
+    if !is_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, rule("First rule", "sonde-cli-alert")).unwrap();
+    let data = dir.path().join("data");
+    let agent = AgentProcess::start_with(&data, &["--rules", rules.to_str().unwrap()]);
+
+    let alert = alert_for(&agent, "First rule", "sonde-cli-alert-one").expect("first alert");
+    assert_eq!(
+        alert.pointer("/alert/priority"),
+        Some(&serde_json::json!("CRITICAL"))
+    );
+    assert!(alert.pointer("/alert/events/0/process_exec").is_some());
+    assert!(alert.pointer("/alert/ancestors/0/pid").is_some());
+    let table = agent.cli(&["alerts", "--since", "5m", "--priority", "ERROR"]);
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.starts_with("TIME "), "{table}");
+    assert!(table.contains("First rule"), "{table}");
+    let none = agent.cli(&[
+        "alerts",
+        "--since",
+        "5m",
+        "--rule",
+        "no such rule",
+        "-o",
+        "json",
+    ]);
+    assert!(none.stdout.is_empty());
+
+    // A broken file: refused, the running set stays.
+    std::fs::write(
+        &rules,
+        "- rule: Broken\n  condition: proc.nme = x\n  output: x\n  priority: INFO\n",
+    )
+    .unwrap();
+    let out = agent.cli(&["alerts", "--reload"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("rules.yaml:2:14: unknown field `proc.nme`"),
+        "{err}"
+    );
+    assert!(alert_for(&agent, "First rule", "sonde-cli-alert-two").is_some());
+
+    // Fixed, and reloaded by SIGHUP.
+    std::fs::write(&rules, rule("Second rule", "sonde-cli-alert")).unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &agent.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut second = None;
+    while second.is_none() && Instant::now() < deadline {
+        second = alert_for(&agent, "Second rule", "sonde-cli-alert-three");
+    }
+    assert!(second.is_some(), "the reloaded rule never fired");
+
+    let metrics = Command::new("curl")
+        .args(["-s", &format!("http://{}/metrics", agent.server)])
+        .output()
+        .unwrap();
+    let metrics = String::from_utf8(metrics.stdout).unwrap();
+    assert!(
+        metrics.contains("sonde_alerts_total{rule=\"First rule\",priority=\"CRITICAL\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("sonde_rules_reload_errors_total 1"));
+    assert!(metrics.contains("sonde_rules_reloads_total 1"));
+}
+
+#[test]
+fn a_bad_rules_file_refuses_the_start_with_its_location() {
+    if !is_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("bad.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: b\n  condition: evt.type = execve and\n  output: x\n  priority: INFO\n",
+    )
+    .unwrap();
+    let out = sonde()
+        .args([
+            "agent",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+            rules.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("bad.yaml:2:"), "{err}");
+    assert!(err.contains("detection rules refused"), "{err}");
+}
