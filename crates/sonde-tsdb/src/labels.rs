@@ -66,11 +66,7 @@ impl Labels {
             }
             kept.push((name, value));
         }
-        kept.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if let Some(pair) = kept.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(LabelError::Duplicate(pair[0].0.clone()));
-        }
-        Ok(Self { pairs: kept })
+        Self::sorted(kept)
     }
 
     /// The value of label `name`, `None` when the series lacks it.
@@ -101,6 +97,15 @@ impl Labels {
         self.pairs.is_empty()
     }
 
+    /// Sorts checked pairs by name; the same name twice is an error.
+    fn sorted(mut pairs: Vec<(String, String)>) -> Result<Self, LabelError> {
+        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(pair) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(LabelError::Duplicate(pair[0].0.clone()));
+        }
+        Ok(Self { pairs })
+    }
+
     /// Builds a label set as Prometheus 3 does, where any non-empty UTF-8
     /// string is a valid label name (and metric name).
     ///
@@ -121,11 +126,7 @@ impl Labels {
                 kept.push((name, value));
             }
         }
-        kept.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if let Some(pair) = kept.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(LabelError::Duplicate(pair[0].0.clone()));
-        }
-        Ok(Self { pairs: kept })
+        Self::sorted(kept)
     }
 
     /// The labels whose names `keep` accepts.

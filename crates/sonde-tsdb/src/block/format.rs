@@ -16,7 +16,7 @@
 use crate::block::ChunkData;
 use crate::labels::Labels;
 use crate::wal::crc32c::{crc32c, update};
-use crate::wal::encoding::{put_str, put_uvarint, put_varint, DecodeError, Decoder};
+use crate::wal::encoding::{put_labels, put_uvarint, put_varint, DecodeError, Decoder};
 use crate::xor::XOR_ENCODING;
 
 /// The first bytes of a chunks file.
@@ -89,11 +89,7 @@ pub fn encode_index(series: &[(Labels, Vec<ChunkRef>)]) -> Vec<u8> {
     let mut out = INDEX_MAGIC.to_vec();
     put_uvarint(&mut out, series.len() as u64);
     for (labels, chunks) in series {
-        put_uvarint(&mut out, labels.len() as u64);
-        for (name, value) in labels.iter() {
-            put_str(&mut out, name);
-            put_str(&mut out, value);
-        }
+        put_labels(&mut out, labels);
         put_uvarint(&mut out, chunks.len() as u64);
         for c in chunks {
             put_varint(&mut out, c.min_t);
@@ -127,16 +123,7 @@ pub fn decode_index(bytes: &[u8]) -> Result<Vec<(Labels, Vec<ChunkRef>)>, Decode
     let n = dec.len("series count", body.len())?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let nlabels = dec.len("label count", body.len())?;
-        let mut pairs = Vec::with_capacity(nlabels);
-        for _ in 0..nlabels {
-            pairs.push((dec.str()?, dec.str()?));
-        }
-        let at = dec.position();
-        let labels = Labels::new_utf8(pairs).map_err(|_| DecodeError::Invalid {
-            what: "label set",
-            at,
-        })?;
+        let labels = dec.labels(body.len())?;
         let nchunks = dec.len("chunk count", body.len())?;
         let mut chunks = Vec::with_capacity(nchunks);
         for _ in 0..nchunks {

@@ -4,6 +4,8 @@
 
 use thiserror::Error;
 
+use crate::labels::Labels;
+
 /// Why bytes did not decode.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum DecodeError {
@@ -44,6 +46,15 @@ pub fn put_varint(buf: &mut Vec<u8>, v: i64) {
 pub fn put_str(buf: &mut Vec<u8>, s: &str) {
     put_uvarint(buf, s.len() as u64);
     buf.extend_from_slice(s.as_bytes());
+}
+
+/// Appends a label set: the number of labels, then each name and value.
+pub fn put_labels(buf: &mut Vec<u8>, labels: &Labels) {
+    put_uvarint(buf, labels.len() as u64);
+    for (name, value) in labels.iter() {
+        put_str(buf, name);
+        put_str(buf, value);
+    }
 }
 
 /// Reads values off a byte slice, front to back.
@@ -142,6 +153,22 @@ impl<'a> Decoder<'a> {
         let at = self.pos;
         let n = self.len("string length", self.bytes.len())?;
         std::str::from_utf8(self.bytes(n)?).map_err(|_| DecodeError::BadUtf8(at))
+    }
+
+    /// A label set as [`put_labels`] wrote it, of at most `max` labels.
+    /// Names are taken as Prometheus 3 takes them (any UTF-8), so that
+    /// valid stored data never reads back as corrupt.
+    pub fn labels(&mut self, max: usize) -> Result<Labels, DecodeError> {
+        let n = self.len("label count", max)?;
+        let mut pairs = Vec::with_capacity(n);
+        for _ in 0..n {
+            pairs.push((self.str()?, self.str()?));
+        }
+        let at = self.pos;
+        Labels::new_utf8(pairs).map_err(|_| DecodeError::Invalid {
+            what: "label set",
+            at,
+        })
     }
 }
 

@@ -15,7 +15,7 @@
 
 use crate::index::SeriesRef;
 use crate::labels::Labels;
-use crate::wal::encoding::{put_str, put_uvarint, put_varint, DecodeError, Decoder};
+use crate::wal::encoding::{put_labels, put_uvarint, put_varint, DecodeError, Decoder};
 
 /// The first byte of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,11 +56,7 @@ pub fn encode_series<'a>(
     put_uvarint(buf, series.len() as u64);
     for (series_ref, labels) in series {
         put_uvarint(buf, u64::from(series_ref));
-        put_uvarint(buf, labels.len() as u64);
-        for (name, value) in labels.iter() {
-            put_str(buf, name);
-            put_str(buf, value);
-        }
+        put_labels(buf, labels);
     }
 }
 
@@ -87,16 +83,7 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
             let mut series = Vec::with_capacity(count);
             for _ in 0..count {
                 let series_ref = decode_ref(&mut dec)?;
-                let n = dec.len("label count", bytes.len() / 2)?;
-                let mut pairs = Vec::with_capacity(n);
-                for _ in 0..n {
-                    pairs.push((dec.str()?, dec.str()?));
-                }
-                let at = dec.position();
-                let labels = Labels::new_utf8(pairs).map_err(|_| DecodeError::Invalid {
-                    what: "label set",
-                    at,
-                })?;
+                let labels = dec.labels(bytes.len() / 2)?;
                 series.push((series_ref, labels));
             }
             Record::Series(series)
