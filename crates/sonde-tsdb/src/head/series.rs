@@ -138,15 +138,7 @@ impl MemSeries {
         maxt: i64,
         out: &mut Vec<(i64, f64)>,
     ) -> Result<(), ChunkError> {
-        let closed = self
-            .closed
-            .iter()
-            .map(|c| (c.min_t, c.max_t, c.chunk.as_bytes()));
-        let open = self
-            .open
-            .iter()
-            .map(|c| (c.min_t, c.max_t, c.appender.bytes()));
-        for (min_t, max_t, bytes) in closed.chain(open) {
+        for (min_t, max_t, bytes) in self.encoded() {
             if max_t < mint || min_t > maxt {
                 continue;
             }
@@ -198,16 +190,8 @@ impl MemSeries {
     /// Copies of the chunks with samples in `[mint, maxt)`; a chunk reaching
     /// outside the range is re-encoded with only the samples inside.
     pub fn chunks_in(&self, mint: i64, maxt: i64) -> Result<Vec<ChunkData>, ChunkError> {
-        let closed = self
-            .closed
-            .iter()
-            .map(|c| (c.min_t, c.max_t, c.chunk.as_bytes()));
-        let open = self
-            .open
-            .iter()
-            .map(|c| (c.min_t, c.max_t, c.appender.bytes()));
         let mut out = Vec::new();
-        for (min_t, max_t, bytes) in closed.chain(open) {
+        for (min_t, max_t, bytes) in self.encoded() {
             if max_t < mint || min_t >= maxt {
                 continue;
             }
@@ -238,6 +222,20 @@ impl MemSeries {
             }
         }
         Ok(out)
+    }
+
+    /// Each chunk's time range and encoded bytes, oldest first, the open
+    /// one last.
+    fn encoded(&self) -> impl Iterator<Item = (i64, i64, &[u8])> + '_ {
+        let closed = self
+            .closed
+            .iter()
+            .map(|c| (c.min_t, c.max_t, c.chunk.as_bytes()));
+        let open = self
+            .open
+            .iter()
+            .map(|c| (c.min_t, c.max_t, c.appender.bytes()));
+        closed.chain(open)
     }
 
     /// The chunks, oldest first, the open one last.
