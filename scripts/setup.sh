@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(clang-19 clang-format-19 libelf-dev zlib1g-dev pkg-config bpftool build-essential util-linux iproute2 nftables python3 curl
-    nginx unbound dnsutils openssl tcpdump wrk linux-perf golang-go prometheus)
+    nginx unbound dnsutils openssl tcpdump wrk linux-perf golang-go prometheus
+    cron netcat-traditional nmap)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

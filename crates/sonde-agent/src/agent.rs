@@ -146,12 +146,8 @@ impl Agent {
             capture: capture.counters()?,
             security: security.counters()?,
         };
-        let mut rings = vec![
-            process.events()?,
-            network.events()?,
-            capture.events()?,
-            security.events()?,
-        ];
+        let process_ring = process.events()?;
+        let mut rings = vec![network.events()?, capture.events()?, security.events()?];
         let mut counters = counters;
         let mut enforcer = None;
         if let Some(program) = &enforce {
@@ -203,7 +199,7 @@ impl Agent {
         let mut threads = Vec::new();
         let (s, st) = (stats.clone(), stop.clone());
         threads.push(spawn("sonde-ring", move || {
-            ring_reader::run(rings, counters, record_tx, s, st)
+            ring_reader::run(process_ring, rings, counters, record_tx, s, st)
         })?);
         table.seed_from_procfs(store.as_ref());
         let s = stats.clone();

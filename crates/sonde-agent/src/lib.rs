@@ -26,7 +26,7 @@ mod udp_flows;
 mod writer;
 
 pub use agent::{Agent, AgentHandle, AgentStatus, CollectorStatus};
-pub use config::AgentConfig;
+pub use config::{AgentConfig, DEFAULT_WATCH_PATHS};
 pub use stats::{Stats, StatsSnapshot};
 
 /// Why the agent could not start.

@@ -188,11 +188,7 @@ impl ProcessTable {
         let mut out = Vec::new();
         let (mut pid, mut start) = (task.ppid, task.parent_start_ns);
         while out.len() < MAX_ANCESTORS {
-            let Some(entry) = self
-                .entries
-                .get(&pid)
-                .filter(|e| same_start(e.start_ns, start))
-            else {
+            let Some(entry) = self.known(pid, start) else {
                 break;
             };
             let p = &entry.process;
@@ -277,11 +273,7 @@ impl ProcessTable {
     /// The process a record's task belongs to, with its ancestry: the table's
     /// image when the pid still names the same process, else one read from /proc.
     pub fn subject(&self, t: &Task) -> (Process, Vec<Ancestor>) {
-        let process = match self
-            .entries
-            .get(&t.pid)
-            .filter(|e| same_start(e.start_ns, t.start_ns))
-        {
+        let process = match self.known(t.pid, t.start_ns) {
             Some(e) => Process::clone(&e.process),
             None => self.unknown_process(t),
         };
@@ -315,18 +307,7 @@ impl ProcessTable {
     /// The process owning a socket, as the kernel saw it: the table's image
     /// when the pid still names the same process, the kernel's word otherwise.
     fn workload(&self, pid: u32, start_ns: u64, comm: &[u8]) -> Workload {
-        let live = self
-            .entries
-            .get(&pid)
-            .filter(|e| same_start(e.start_ns, start_ns));
-        let exited = || {
-            self.exited
-                .iter()
-                .rev()
-                .find(|(p, e)| *p == pid && same_start(e.start_ns, start_ns))
-                .map(|(_, e)| e)
-        };
-        match live.or_else(exited) {
+        match self.known(pid, start_ns) {
             Some(e) => {
                 let p = &e.process;
                 Workload {
@@ -345,6 +326,23 @@ impl ProcessTable {
                 container: None,
             },
         }
+    }
+
+    /// The process `pid` started at `start_ns`, live or recently exited:
+    /// records from the other rings are handled after the process ring's
+    /// records of the same drain, so often after their process's exit.
+    fn known(&self, pid: u32, start_ns: u64) -> Option<&Entry> {
+        let live = self
+            .entries
+            .get(&pid)
+            .filter(|e| same_start(e.start_ns, start_ns));
+        live.or_else(|| {
+            self.exited
+                .iter()
+                .rev()
+                .find(|(p, e)| *p == pid && same_start(e.start_ns, start_ns))
+                .map(|(_, e)| e)
+        })
     }
 
     fn remember_exited(&mut self, pid: u32, entry: Entry) {

@@ -2,6 +2,12 @@
 //! records, one batch per drain, to the processor through a bounded queue.
 //! Never blocks the kernel side: when the queue is full the batch is dropped
 //! and its records counted.
+//!
+//! Order across rings: a record in any other ring describes a process whose
+//! fork and exec records, in the process ring, were written before it. Each
+//! drain reads the process ring last and hands on the other rings' records
+//! after the process ring's, so the processor always knows a record's
+//! process image (an open made right after an exec names the new binary).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -22,28 +28,43 @@ const COUNTERS_READ_EVERY: Duration = Duration::from_secs(1);
 const BATCH_RECORDS: usize = 4096;
 
 struct Batcher {
+    /// The process ring's records: handed on as they fill a batch.
     batch: RecordBatch,
+    /// The other rings' records: held to the drain's end.
+    late: RecordBatch,
     queue: Sender<RecordBatch>,
     stats: Arc<Stats>,
 }
 
 impl Batcher {
-    fn push(&mut self, record: &[u8]) {
+    fn push(&mut self, record: &[u8], late: bool) {
         let kind = record.first().copied().unwrap_or(0) as usize;
         if let Some(n) = self.stats.records.get(kind) {
             n.fetch_add(1, Relaxed);
         }
-        self.batch.push(record);
-        if self.batch.len() >= BATCH_RECORDS {
-            self.flush();
+        if late {
+            self.late.push(record);
+        } else {
+            self.batch.push(record);
+            if self.batch.len() >= BATCH_RECORDS {
+                let batch = std::mem::take(&mut self.batch);
+                self.send(batch);
+            }
         }
     }
 
+    /// The drain's end: the process ring's records, then the others.
     fn flush(&mut self) {
-        if self.batch.is_empty() {
+        let batch = std::mem::take(&mut self.batch);
+        self.send(batch);
+        let late = std::mem::take(&mut self.late);
+        self.send(late);
+    }
+
+    fn send(&self, batch: RecordBatch) {
+        if batch.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
         if let Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) =
             self.queue.try_send(batch)
         {
@@ -54,7 +75,9 @@ impl Batcher {
     }
 }
 
+/// `process_ring` carries fork, exec and exit records; `rings` the rest.
 pub fn run(
+    process_ring: MapHandle,
     rings: Vec<MapHandle>,
     counters: KernelCounters,
     queue: Sender<RecordBatch>,
@@ -63,14 +86,17 @@ pub fn run(
 ) {
     let batcher = Rc::new(RefCell::new(Batcher {
         batch: RecordBatch::default(),
+        late: RecordBatch::default(),
         queue,
         stats: stats.clone(),
     }));
     let mut builder = RingBufferBuilder::new();
-    for ring in &rings {
+    // libbpf consumes rings in the order they were added: the process ring last.
+    let ordered = rings.iter().map(|r| (r, true));
+    for (ring, late) in ordered.chain([(&process_ring, false)]) {
         let sink = batcher.clone();
         if let Err(e) = builder.add(ring, move |record: &[u8]| {
-            sink.borrow_mut().push(record);
+            sink.borrow_mut().push(record, late);
             0
         }) {
             tracing::error!(error = %e, "cannot read a kernel ring buffer");

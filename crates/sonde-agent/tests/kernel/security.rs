@@ -395,3 +395,64 @@ fn a_watched_prefix_too_long_for_the_kernel_is_refused() {
         "{text}"
     );
 }
+
+/// A file record sits in another ring than its process's exec record; the
+/// reader hands the processor the exec first, so an open made right after
+/// an exec carries the new image and its ancestry (regression: it carried
+/// the forking shell's image, or none).
+#[test]
+fn opens_right_after_exec_carry_the_new_image() {
+    const RUNS: usize = 200;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("watched");
+    std::fs::create_dir(&dir).unwrap();
+    let target = dir.join("token");
+    std::fs::write(&target, "x").unwrap();
+    let Some(mut agent) = watching(&dir, None) else {
+        return;
+    };
+    let script = format!("for i in $(seq {RUNS}); do /bin/cat \"$1\" >/dev/null; done; echo $$");
+    let out = Command::new("/bin/sh")
+        .args(["-c", &script, "sh"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let shell: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let path = target.to_str().unwrap().to_string();
+    let opens = agent.wait_for("every cat's open", |seen| {
+        let opens: Vec<FileEvent> = seen
+            .iter()
+            .filter_map(|e| match &**e {
+                Event::File(f) if f.path == path => Some((**f).clone()),
+                _ => None,
+            })
+            .collect();
+        (opens.len() >= RUNS).then_some(opens)
+    });
+    assert_eq!(opens.len(), RUNS);
+    let wrong: Vec<_> = opens
+        .iter()
+        .filter(|f| {
+            f.process.comm != "cat"
+                || f.process.binary != "/bin/cat"
+                || f.process.argv != ["/bin/cat", path.as_str()]
+                || f.process.ppid != shell
+                || f.ancestors.first().map(|a| a.pid) != Some(shell)
+        })
+        .map(|f| {
+            (
+                f.process.pid,
+                &f.process.comm,
+                &f.process.binary,
+                f.ancestors.len(),
+            )
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} of {RUNS} opens with the wrong image: {wrong:?}",
+        wrong.len()
+    );
+    agent.assert_no_loss();
+}
