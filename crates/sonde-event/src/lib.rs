@@ -35,7 +35,8 @@ pub use request::{
     SeenBy, Transport,
 };
 pub use security::{
-    namespace_names, ptrace_request_name, Credentials, SecurityDetail, SecurityEvent, SecurityKind,
+    capability_names, namespace_names, ptrace_request_name, Credentials, SecurityDetail,
+    SecurityEvent, SecurityKind,
 };
 pub use service_map::{Edge, EdgeStats, Node, ServiceMap};
 pub use time::Timestamp;

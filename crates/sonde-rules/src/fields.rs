@@ -128,7 +128,7 @@ fields! {
     EvtArgMode => "evt.arg.mode", Num, None, "Mode argument (chmod, open with O_CREAT).";
     EvtArgUid => "evt.arg.uid", Num, None, "Target uid of setuid/setreuid/setresuid, new owner of chown.";
     EvtArgGid => "evt.arg.gid", Num, None, "Target gid of setgid/setregid/setresgid, new group of chown.";
-    EvtArgCaps => "evt.arg.caps", StrList, None, "Capabilities set by capset (CAP_SYS_ADMIN...).";
+    EvtArgCaps => "evt.arg.caps", StrList, None, "Capset: the effective capability set after the call, by name (CAP_SYS_ADMIN...).";
     EvtArgRequest => "evt.arg.request", Str, None, "ptrace request (PTRACE_ATTACH, PTRACE_SEIZE, PTRACE_POKETEXT...).";
     EvtArgPid => "evt.arg.pid", Num, None, "Target pid of ptrace (or kill).";
     EvtArgSource => "evt.arg.source", Str, None, "Mount source.";

@@ -23,7 +23,8 @@
 //! Security events: `evt.arg.uid`/`gid` the effective id a set*id asked for,
 //! `evt.arg.request`/`pid` of a ptrace, `evt.arg.name` of a memfd, module or
 //! BPF program, `evt.arg.source`/`target`/`fstype` of a mount,
-//! `evt.arg.flags` the `CLONE_NEW*` names of unshare/setns; `user.uid` is
+//! `evt.arg.flags` the `CLONE_NEW*` names of unshare/setns, `evt.arg.caps`
+//! the `CAP_*` names of capset's effective set after the call; `user.uid` is
 //! the effective uid *before* the call.
 //!
 //! Profiles and alerts are not evaluated. `evt.time` is the event's wall-clock
@@ -50,8 +51,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use sonde_event::{
-    Ancestor, Container, Direction, Endpoint, Event, FileEvent, FileOperation, SecurityDetail,
-    SecurityEvent, SecurityKind, TcpEnd,
+    capability_names, Ancestor, Container, Direction, Endpoint, Event, FileEvent, FileOperation,
+    SecurityDetail, SecurityEvent, SecurityKind, TcpEnd,
 };
 use sonde_rules::{EventFields, FieldId, FieldValue};
 
@@ -378,6 +379,12 @@ fn security_field(e: &SecurityEvent, id: FieldId) -> Option<FieldValue<'_>> {
             namespaces
                 .iter()
                 .filter_map(|n| clone_flag(n))
+                .map(Cow::Borrowed)
+                .collect(),
+        ),
+        (F::EvtArgCaps, SecurityDetail::Capset { .. }) => FieldValue::StrList(
+            capability_names(e.credentials_after.cap_effective)
+                .into_iter()
                 .map(Cow::Borrowed)
                 .collect(),
         ),

@@ -213,3 +213,40 @@ fn lineage_is_bounded_and_forgets_exited_images() {
     l.expire(100 + super::super::lineage::EXITED_GRACE_NS);
     assert!(l.get("e13").is_none());
 }
+
+#[test]
+fn capset_names_the_effective_set_after_the_call() {
+    let lineage = Lineage::new(10);
+    let users = Users::default();
+    let p = process(5, 1, "capsh", "/usr/sbin/capsh", &["capsh"]);
+    let after = sonde_event::Credentials {
+        cap_effective: (1 << 21) | (1 << 39),
+        ..Default::default()
+    };
+    let ev = Event::Security(Box::new(sonde_event::SecurityEvent {
+        time: sonde_event::Timestamp(1),
+        process: p,
+        ancestors: vec![],
+        kind: sonde_event::SecurityKind::Capset,
+        detail: SecurityDetail::Capset {
+            pid: 0,
+            effective: 1 << 21,
+            permitted: 1 << 21,
+            inheritable: 0,
+        },
+        result: 0,
+        error: None,
+        credentials_before: Default::default(),
+        credentials_after: after,
+        truncated: false,
+    }));
+    let v = EventView::new(&ev, &lineage, &users).unwrap();
+    assert_eq!(
+        str_of(v.field(FieldId::EvtArgCaps, None)).as_deref(),
+        Some("CAP_SYS_ADMIN,CAP_BPF")
+    );
+    assert_eq!(
+        str_of(v.field(FieldId::EvtType, None)).as_deref(),
+        Some("capset")
+    );
+}

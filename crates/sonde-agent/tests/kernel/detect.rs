@@ -385,6 +385,7 @@ const PER_RULE: &[(&str, &str)] = &[
     ("Write below etc", "echo x > /etc/sonde-rule-test"),
     ("Write ld.so.preload", "echo > /etc/ld.so.preload"),
     ("Setuid bit set", "touch /tmp/eg/s && chmod u+s /tmp/eg/s"),
+    ("Capabilities raised by a non-root user", "setpriv --reuid=nobody --inh-caps=+sys_admin --ambient-caps=+sys_admin true"),
     ("Ptrace attach", "sleep 5 & p=$!; strace -p $p -o /dev/null & s=$!; sleep 1; kill $s $p"),
     ("Clear log or history", ": > /var/log/syslog"),
     ("Crontab or systemd persistence", "echo '* * * * * true' > /etc/cron.d/sonde-rule-test"),
