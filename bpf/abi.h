@@ -487,6 +487,7 @@ enum sonde_sec_counter {
 enum sonde_enforce_action {
 	SONDE_ENFORCE_KILL = 1,		/* SIGKILL at exec, before the new image runs */
 	SONDE_ENFORCE_DENY_CONNECT = 2, /* connect() failed with EPERM */
+	SONDE_ENFORCE_DENY_SEND = 3,	/* sendto() without connect() failed with EPERM */
 };
 
 /* sonde_kill_rule.flags, sonde_connect_rule.flags, sonde_enforce_event.flags */
@@ -544,9 +545,9 @@ struct sonde_enforce_event {
 	__u32 rule_id;
 	__u8 action;	/* enum sonde_enforce_action */
 	__u8 flags;	/* enum sonde_enforce_flags */
-	__u16 dport;	/* DENY_CONNECT: host byte order */
-	__u8 daddr[16]; /* DENY_CONNECT: IPv4-mapped for IPv4 */
-	__u16 family;	/* DENY_CONNECT: AF_INET, AF_INET6 */
+	__u16 dport;	/* DENY_*: host byte order */
+	__u8 daddr[16]; /* DENY_*: IPv4-mapped for IPv4 */
+	__u16 family;	/* DENY_*: AF_INET, AF_INET6 */
 	__u16 _pad;
 	__s32 error; /* KILL: bpf_send_signal's result (0: sent) */
 	char comm[16];

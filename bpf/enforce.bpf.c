@@ -9,10 +9,11 @@
  *   instruction. A raw tracepoint, not a classic one: the kernel skips a
  *   classic tracepoint program whenever another BPF program is running on
  *   the CPU, which would let an exec through.
- * - deny connect: cgroup/connect4 and cgroup/connect6 programs, attached by
- *   the loader to the cgroup v2 root, return 0 (EPERM to the caller) for
- *   destinations in the connect_rules LPM trie of the task's cgroup or any
- *   ancestor cgroup.
+ * - deny connect: cgroup/connect4 and cgroup/connect6 programs, and
+ *   cgroup/sendmsg4 and cgroup/sendmsg6 for datagrams sent to an address
+ *   without a connect, attached by the loader to the cgroup v2 root, return
+ *   0 (EPERM to the caller) for destinations in the connect_rules LPM trie
+ *   of the task's cgroup or any ancestor cgroup.
  *
  * Every enforcement, and every dry run, is an ENFORCE record on this
  * object's ring buffer. PID 1 and the agent (agent_tgid) are never signalled.
@@ -246,7 +247,7 @@ static __always_inline struct sonde_connect_rule *connect_rule(struct sonde_conn
 	return NULL;
 }
 
-static __always_inline int check_connect(const __u8 *addr, __u16 port, __u16 family)
+static __always_inline int check_connect(const __u8 *addr, __u16 port, __u16 family, __u8 action)
 {
 	struct sonde_connect_key key = {};
 	struct sonde_connect_rule *rule;
@@ -261,8 +262,7 @@ static __always_inline int check_connect(const __u8 *addr, __u16 port, __u16 fam
 		return 1;
 	ev = bpf_map_lookup_elem(&connect_scratch, &zero);
 	if (ev) {
-		fill_common(ev, SONDE_ENFORCE_DENY_CONNECT, rule->rule_id,
-			    rule->flags & SONDE_ENFORCE_DRY_RUN);
+		fill_common(ev, action, rule->rule_id, rule->flags & SONDE_ENFORCE_DRY_RUN);
 		id = bpf_get_current_pid_tgid();
 		ev->task.pid = id >> 32;
 		ev->task.tid = (__u32)id;
@@ -274,8 +274,7 @@ static __always_inline int check_connect(const __u8 *addr, __u16 port, __u16 fam
 	return rule->flags & SONDE_ENFORCE_DRY_RUN ? 1 : 0;
 }
 
-SEC("cgroup/connect4")
-int enforce_connect4(struct bpf_sock_addr *ctx)
+static __always_inline int check4(struct bpf_sock_addr *ctx, __u8 action)
 {
 	__u8 addr[16] = {};
 	__u32 ip = ctx->user_ip4;
@@ -283,11 +282,10 @@ int enforce_connect4(struct bpf_sock_addr *ctx)
 	addr[10] = 0xff;
 	addr[11] = 0xff;
 	__builtin_memcpy(&addr[12], &ip, 4);
-	return check_connect(addr, bpf_ntohs(ctx->user_port), AF_INET);
+	return check_connect(addr, bpf_ntohs(ctx->user_port), AF_INET, action);
 }
 
-SEC("cgroup/connect6")
-int enforce_connect6(struct bpf_sock_addr *ctx)
+static __always_inline int check6(struct bpf_sock_addr *ctx, __u8 action)
 {
 	__u32 ip[4];
 
@@ -295,5 +293,30 @@ int enforce_connect6(struct bpf_sock_addr *ctx)
 	ip[1] = ctx->user_ip6[1];
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
-	return check_connect((const __u8 *)ip, bpf_ntohs(ctx->user_port), AF_INET6);
+	return check_connect((const __u8 *)ip, bpf_ntohs(ctx->user_port), AF_INET6, action);
+}
+
+SEC("cgroup/connect4")
+int enforce_connect4(struct bpf_sock_addr *ctx)
+{
+	return check4(ctx, SONDE_ENFORCE_DENY_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int enforce_connect6(struct bpf_sock_addr *ctx)
+{
+	return check6(ctx, SONDE_ENFORCE_DENY_CONNECT);
+}
+
+/* A datagram sent to an address: unconnected UDP, which connect() never sees. */
+SEC("cgroup/sendmsg4")
+int enforce_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return check4(ctx, SONDE_ENFORCE_DENY_SEND);
+}
+
+SEC("cgroup/sendmsg6")
+int enforce_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return check6(ctx, SONDE_ENFORCE_DENY_SEND);
 }

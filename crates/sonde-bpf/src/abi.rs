@@ -733,6 +733,7 @@ pub const ENFORCE_ANCESTRY_MAX: u32 = 16;
 pub const ENFORCE_CGROUP_DEPTH: u32 = 16;
 pub const ENFORCE_KILL: u8 = 1;
 pub const ENFORCE_DENY_CONNECT: u8 = 2;
+pub const ENFORCE_DENY_SEND: u8 = 3;
 pub const ENFORCE_DRY_RUN: u32 = 1 << 0;
 pub const ENFORCE_SPARED: u32 = 1 << 1;
 pub const KILL_BY_INODE: u32 = 1;
@@ -902,6 +903,7 @@ mod tests {
                 "SONDE_ENFORCE_DENY_CONNECT",
                 u32::from(ENFORCE_DENY_CONNECT),
             ),
+            ("SONDE_ENFORCE_DENY_SEND", u32::from(ENFORCE_DENY_SEND)),
             ("SONDE_ENFORCE_DRY_RUN", ENFORCE_DRY_RUN),
             ("SONDE_ENFORCE_SPARED", ENFORCE_SPARED),
             ("SONDE_KILL_BY_INODE", KILL_BY_INODE),

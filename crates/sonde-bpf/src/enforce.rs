@@ -1,6 +1,7 @@
 //! Loads and attaches the enforcement programs (bpf/enforce.bpf.c): kill at
 //! exec on the raw tracepoint `sched_process_exec`, deny connect on
-//! `cgroup/connect4` and `cgroup/connect6` attached to the cgroup v2 root.
+//! `cgroup/connect4` and `cgroup/connect6`, and on `cgroup/sendmsg4` and
+//! `cgroup/sendmsg6` for unconnected UDP, attached to the cgroup v2 root.
 //!
 //! The rules live in two kernel maps that [`EnforceRules`] replaces as a
 //! whole. Dropping [`EnforceProgram`] detaches every program (the cgroup
@@ -105,6 +106,8 @@ impl EnforceProgram {
             for (hook, program) in [
                 (&ENFORCE_HOOKS[1], &skel.progs.enforce_connect4),
                 (&ENFORCE_HOOKS[2], &skel.progs.enforce_connect6),
+                (&ENFORCE_HOOKS[3], &skel.progs.enforce_sendmsg4),
+                (&ENFORCE_HOOKS[4], &skel.progs.enforce_sendmsg6),
             ] {
                 let link =
                     program

@@ -94,7 +94,7 @@ pub const PROCESS_HOOKS: [Hook; 3] = [
 
 /// Enforcement's hooks (bpf/enforce.bpf.c). The connect hooks are attached
 /// to the cgroup v2 root by the loader, so they cover every cgroup.
-pub const ENFORCE_HOOKS: [Hook; 3] = [
+pub const ENFORCE_HOOKS: [Hook; 5] = [
     raw_tracepoint(
         "sched_process_exec",
         "enforce_exec",
@@ -111,6 +111,18 @@ pub const ENFORCE_HOOKS: [Hook; 3] = [
         name: "cgroup/connect6",
         program: "enforce_connect6",
         purpose: "deny-connect policies for IPv6 destinations (EPERM)",
+    },
+    Hook {
+        kind: HookKind::CgroupSockAddr,
+        name: "cgroup/sendmsg4",
+        program: "enforce_sendmsg4",
+        purpose: "deny-connect policies for datagrams sent to IPv4 addresses (EPERM)",
+    },
+    Hook {
+        kind: HookKind::CgroupSockAddr,
+        name: "cgroup/sendmsg6",
+        program: "enforce_sendmsg6",
+        purpose: "deny-connect policies for datagrams sent to IPv6 addresses (EPERM)",
     },
 ];
 

@@ -15,6 +15,9 @@ pub enum EnforcementAction {
     Kill,
     /// connect() failed with EPERM.
     DenyConnect,
+    /// A datagram sent to an address (sendto/sendmsg on an unconnected UDP
+    /// socket) failed with EPERM, under a deny-connect policy.
+    DenySend,
 }
 
 impl EnforcementAction {
@@ -22,6 +25,7 @@ impl EnforcementAction {
         match self {
             EnforcementAction::Kill => "kill",
             EnforcementAction::DenyConnect => "deny_connect",
+            EnforcementAction::DenySend => "deny_send",
         }
     }
 }
@@ -44,7 +48,7 @@ pub struct Enforcement {
     pub comm: String,
     /// Kill: the path execve() was given.
     pub binary: Option<String>,
-    /// Deny-connect: the destination the process asked for.
+    /// Deny-connect, deny-send: the destination the process asked for.
     pub destination: Option<Endpoint>,
     /// The task's cgroup v2 id.
     pub cgroup_id: u64,

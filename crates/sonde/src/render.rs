@@ -157,6 +157,7 @@ fn enforcement_line(e: &sonde_event::Enforcement) -> String {
     let action = match e.action {
         sonde_event::EnforcementAction::Kill => "KILL",
         sonde_event::EnforcementAction::DenyConnect => "DENY-CONNECT",
+        sonde_event::EnforcementAction::DenySend => "DENY-SEND",
     };
     let mut line = format!(
         "{action} {target} pid={} comm={} rule={}",

@@ -3,7 +3,8 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use sonde_bpf::abi::{
-    EnforceEvent, ENFORCE_DENY_CONNECT, ENFORCE_DRY_RUN, ENFORCE_KILL, ENFORCE_SPARED,
+    EnforceEvent, ENFORCE_DENY_CONNECT, ENFORCE_DENY_SEND, ENFORCE_DRY_RUN, ENFORCE_KILL,
+    ENFORCE_SPARED,
 };
 use sonde_event::{Endpoint, Enforcement, EnforcementAction};
 
@@ -22,12 +23,13 @@ pub(crate) fn enforcement(
     let action = match ev.action {
         ENFORCE_KILL => EnforcementAction::Kill,
         ENFORCE_DENY_CONNECT => EnforcementAction::DenyConnect,
+        ENFORCE_DENY_SEND => EnforcementAction::DenySend,
         _ => return None,
     };
     let flags = u32::from(ev.flags);
     let (binary, destination) = match action {
         EnforcementAction::Kill => (Some(c_string(&ev.binary)), None),
-        EnforcementAction::DenyConnect => {
+        EnforcementAction::DenyConnect | EnforcementAction::DenySend => {
             let v6 = Ipv6Addr::from(ev.daddr);
             let ip = v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4);
             (None, Some(Endpoint { ip, port: ev.dport }))

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::net::TcpListener;
+use std::net::{TcpListener, UdpSocket};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -48,17 +48,25 @@ int main(int argc, char **argv) {
     char line[16];
     if (argc > 2 && !fgets(line, sizeof line, stdin)) return 4;
     const char *addr = argc > 3 ? argv[3] : "127.0.0.1";
+    /* "udp": one datagram by sendto() on an unconnected socket. */
+    int udp = argc > 4 && argv[4][0] == 'u';
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(atoi(argv[1]))};
-    int s, r;
+    struct sockaddr *to = (struct sockaddr *)&a;
+    socklen_t len = sizeof a;
+    int s, r, family = AF_INET;
     if (inet_pton(AF_INET6, addr, &a6.sin6_addr) == 1) {
-        s = socket(AF_INET6, SOCK_STREAM, 0);
-        r = connect(s, (struct sockaddr *)&a6, sizeof a6);
+        family = AF_INET6;
+        to = (struct sockaddr *)&a6;
+        len = sizeof a6;
     } else {
         inet_pton(AF_INET, addr, &a.sin_addr);
-        s = socket(AF_INET, SOCK_STREAM, 0);
-        r = connect(s, (struct sockaddr *)&a, sizeof a);
     }
+    s = socket(family, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+    if (udp)
+        r = sendto(s, "x", 1, 0, to, len) == 1 ? 0 : -1;
+    else
+        r = connect(s, to, len);
     if (r == 0) return 0;
     return errno == EPERM ? 1 : 3;
 }
@@ -332,8 +340,17 @@ fn connect_from(connector: &Path, port: u16, cgroup: Option<&Path>) -> (u32, i32
 }
 
 fn connect_to(connector: &Path, addr: &str, port: u16, cgroup: Option<&Path>) -> (u32, i32) {
+    run_connector(connector, &[&port.to_string(), "wait", addr], cgroup)
+}
+
+/// One datagram to `addr`:`port` by sendto() on an unconnected socket.
+fn send_to(connector: &Path, addr: &str, port: u16, cgroup: Option<&Path>) -> (u32, i32) {
+    run_connector(connector, &[&port.to_string(), "wait", addr, "udp"], cgroup)
+}
+
+fn run_connector(connector: &Path, args: &[&str], cgroup: Option<&Path>) -> (u32, i32) {
     let mut child = Command::new(connector)
-        .args([port.to_string().as_str(), "wait", addr])
+        .args(args)
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
@@ -447,6 +464,62 @@ fn deny_connect_in_a_cgroup_gets_eperm() {
     enforcer.apply(&[]).unwrap();
     let (_, code) = connect_from(&connector, port, Some(&cgroup.0));
     assert_eq!(code, 0, "cleared policies deny nothing");
+    agent.assert_no_loss();
+}
+
+#[test]
+fn deny_connect_covers_datagrams_sent_without_a_connect() {
+    let Some(mount) = cgroup2_mount() else {
+        eprintln!("SKIP: no cgroup2 hierarchy is mounted");
+        return;
+    };
+    let Some(mut agent) = start() else { return };
+    let Some(enforcer) = agent.handle.enforcer().cloned() else {
+        eprintln!("SKIP: this kernel could not load the enforcement programs");
+        return;
+    };
+    let name = format!("sonde-enforce-udp-{}", std::process::id());
+    let cgroup = TestCgroup(mount.join(&name));
+    fs::create_dir(&cgroup.0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let connector = compile(dir.path(), "sonde-connector", CONNECTOR, false);
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    receiver
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let port = receiver.local_addr().unwrap().port();
+    let received = || {
+        let mut buf = [0u8; 8];
+        receiver.recv(&mut buf).map(|n| buf[..n].to_vec()).ok()
+    };
+    let deny = |dry_run| Policy::DenyConnect {
+        rule: "no-udp-to-local-port".into(),
+        cidr: "127.0.0.0/8".into(),
+        port: Some(port),
+        cgroup: Some(PathBuf::from(format!("/{name}"))),
+        dry_run,
+    };
+    enforcer.apply(&[deny(false)]).unwrap();
+
+    let (pid, code) = send_to(&connector, "127.0.0.1", port, Some(&cgroup.0));
+    assert_eq!(code, 1, "sendto from inside the cgroup fails with EPERM");
+    let e = enforcement_of(&mut agent, pid, EnforcementAction::DenySend);
+    assert_eq!(e.rule, "no-udp-to-local-port");
+    assert!(!e.dry_run);
+    let d = e.destination.unwrap();
+    assert_eq!((d.ip.to_string().as_str(), d.port), ("127.0.0.1", port));
+
+    let (_, code) = send_to(&connector, "127.0.0.1", port, None);
+    assert_eq!(code, 0, "outside the cgroup the datagram is sent");
+    assert_eq!(received(), Some(b"x".to_vec()), "and it arrives");
+
+    enforcer.apply(&[deny(true)]).unwrap();
+    let (pid, code) = send_to(&connector, "127.0.0.1", port, Some(&cgroup.0));
+    assert_eq!(code, 0, "a dry run lets the datagram go");
+    assert_eq!(received(), Some(b"x".to_vec()));
+    let e = enforcement_of(&mut agent, pid, EnforcementAction::DenySend);
+    assert!(e.dry_run);
+    enforcer.apply(&[]).unwrap();
     agent.assert_no_loss();
 }
 
