@@ -155,21 +155,17 @@ impl Agent {
             counters.skipped.push(program.skipped_runs()?);
             rings.push(program.events()?);
             let e = Enforcer::new(program.rules()?, program.cgroup_root().cloned());
-            // A refused policy set refuses the start; the programs detach on return.
-            e.apply(&config.enforce_policies)?;
             enforcer = Some(Arc::new(e));
         }
-        let rules_control = Arc::new(RulesControl::new(
+        // The policies and the rules' actions: a refused set refuses the
+        // start (the programs detach on return).
+        let rules_control = Arc::new(RulesControl::start(
             config.rules.clone(),
             &rules,
             enforcer.clone(),
-            config.enforce_policies.clone(),
+            config.enforce.clone(),
             stats.clone(),
-        ));
-        // Rule actions join the --enforce-policy policies; a refusal refuses the start.
-        if !rules.actions.is_empty() {
-            rules_control.install(&rules)?;
-        }
+        )?);
         let enforce_names = enforcer
             .as_ref()
             .map_or_else(RuleNames::default, |e| e.names());
@@ -327,9 +323,10 @@ impl Drop for Agent {
 /// The enforcement programs. Without policies to install, a kernel that
 /// cannot load them only loses enforcement (said in the log and `status`).
 fn load_enforcement(config: &AgentConfig) -> Result<Option<EnforceProgram>, AgentError> {
+    let required = !config.enforce.inline.is_empty() || config.enforce.file.is_some();
     match EnforceProgram::load(1 << 20) {
         Ok(program) => Ok(Some(program)),
-        Err(e) if config.enforce_policies.is_empty() => {
+        Err(e) if !required => {
             tracing::warn!(error = %e, "enforcement is unavailable");
             Ok(None)
         }

@@ -3,7 +3,7 @@ use std::time::Duration;
 use sonde_store::Retention;
 
 use crate::detect::RuleSources;
-use crate::enforce::Policy;
+use crate::enforce::PolicySources;
 use crate::metrics::MetricsConfig;
 
 /// How the agent's pipeline is sized. Defaults hold an exec storm of tens of
@@ -59,9 +59,9 @@ pub struct AgentConfig {
     pub rules: RuleSources,
     /// `--alert-webhook`: each alert is POSTed there as JSON.
     pub alert_webhook: Option<String>,
-    /// `--enforce-policy`: enforcement policies installed at start. A set
-    /// that is refused refuses the start.
-    pub enforce_policies: Vec<Policy>,
+    /// Enforcement policies (`--enforce-policy`), installed at start and
+    /// again on every rules reload. A set that is refused refuses the start.
+    pub enforce: PolicySources,
 }
 
 /// The default `watch_paths`: every operation on secrets and persistence
@@ -131,7 +131,7 @@ impl Default for AgentConfig {
                 ..RuleSources::default()
             },
             alert_webhook: None,
-            enforce_policies: Vec::new(),
+            enforce: PolicySources::default(),
         }
     }
 }

@@ -158,7 +158,10 @@ fn handle(p: &mut Processor, bytes: &[u8], stats: &Stats, out: &mut Vec<Event>) 
         }
         Ok(Record::Enforce(ev)) => {
             match enforce::enforcement(&ev, &p.enforce_names, &p.table, p.clock) {
-                Some(e) => out.push(Event::Enforcement(Box::new(e))),
+                Some(e) => {
+                    stats.security.count_enforcement(&e);
+                    out.push(Event::Enforcement(Box::new(e)));
+                }
                 None => stats.count_decode_error(&sonde_bpf::decode::DecodeError::UnknownType(
                     sonde_bpf::abi::EVENT_ENFORCE,
                 )),

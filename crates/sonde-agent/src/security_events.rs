@@ -22,8 +22,9 @@ use sonde_event::{
 };
 
 use crate::clock::BootClock;
+use crate::labelled_counter::LabelledCounter;
 use crate::process_table::ProcessTable;
-use crate::stats::write_family;
+use crate::stats::{escape, write_family};
 
 const AT_FDCWD: i32 = -100;
 const O_CREAT: u32 = 0o100;
@@ -44,7 +45,12 @@ pub struct SecurityStats {
     /// The kernel's `sec_counters` (`abi::SECC_*`: no room to park the
     /// call, an exit without its entry): calls never reported.
     pub kernel: [AtomicU64; SECC_COUNTER_MAX as usize],
+    /// Enforcements by (rule, action, mode: enforced, dry_run, spared).
+    pub enforcements: LabelledCounter<3, ENFORCEMENT_SERIES_BUDGET>,
 }
+
+/// Series of `sonde_enforcements_total` kept before overflow.
+const ENFORCEMENT_SERIES_BUDGET: usize = 512;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SecuritySnapshot {
@@ -54,6 +60,9 @@ pub struct SecuritySnapshot {
     pub relative_unresolved: u64,
     pub kernel_pending_full: u64,
     pub kernel_stale: u64,
+    /// ([rule, action, mode], enforcements)
+    #[serde(default)]
+    pub enforcements: Vec<([String; 3], u64)>,
 }
 
 impl SecurityStats {
@@ -65,7 +74,27 @@ impl SecurityStats {
             relative_unresolved: self.relative_unresolved.load(Relaxed),
             kernel_pending_full: self.kernel[0].load(Relaxed),
             kernel_stale: self.kernel[1].load(Relaxed),
+            enforcements: self.enforcements.snapshot().0,
         }
+    }
+
+    /// Counts one enforcement (or dry run) the kernel reported.
+    pub fn count_enforcement(&self, e: &sonde_event::Enforcement) {
+        let mode = if e.spared {
+            "spared"
+        } else if e.dry_run {
+            "dry_run"
+        } else {
+            "enforced"
+        };
+        self.enforcements.add(
+            [
+                e.rule.clone(),
+                e.action.as_str().to_string(),
+                mode.to_string(),
+            ],
+            1,
+        );
     }
 }
 
@@ -101,6 +130,26 @@ impl SecuritySnapshot {
                 ("{reason=\"pending_full\"}".into(), s.kernel_pending_full),
                 ("{reason=\"stale\"}".into(), s.kernel_stale),
             ],
+        );
+        let enforcements: Vec<(String, u64)> = s
+            .enforcements
+            .iter()
+            .map(|([rule, action, mode], n)| {
+                (
+                    format!(
+                        "{{rule=\"{}\",action=\"{action}\",mode=\"{mode}\"}}",
+                        escape(rule)
+                    ),
+                    *n,
+                )
+            })
+            .collect();
+        write_family(
+            out,
+            "sonde_enforcements_total",
+            "counter",
+            "Enforcements the kernel applied (enforced), would have applied (dry_run) or refused to apply to PID 1 or sonde (spared), by policy rule and action.",
+            &enforcements,
         );
     }
 

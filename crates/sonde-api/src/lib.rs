@@ -3,7 +3,9 @@
 //! - `GET /api/v1/events` — stored and live events as JSON lines
 //! - `GET /api/v1/requests` — the same, for request events only
 //! - `GET /api/v1/alerts` — stored and live alerts as JSON lines
-//! - `POST /api/v1/rules/reload` — reload the detection rules
+//! - `POST /api/v1/rules/reload` — reload the detection rules and the
+//!   enforcement policy file
+//! - `GET /api/v1/enforce/policies` — the enforcement policies running now
 //! - `GET /api/v1/map` — the service map over a time range
 //! - `GET /api/v1/status` — collectors, pipeline counters, store size
 //! - `GET /metrics` — the same counters in Prometheus text format
@@ -13,6 +15,7 @@
 //!   over the metrics store (`prom/`)
 
 mod alerts;
+mod enforce;
 mod error;
 mod events;
 mod map;
@@ -43,6 +46,7 @@ pub fn router(agent: AgentHandle) -> Router {
         .route("/api/v1/requests", get(events::requests))
         .route("/api/v1/alerts", get(alerts::alerts))
         .route("/api/v1/rules/reload", axum::routing::post(alerts::reload))
+        .route("/api/v1/enforce/policies", get(enforce::policies))
         .route("/api/v1/map", get(map::map))
         .route("/api/v1/profile", get(profile::profile))
         .route("/debug/pprof/profile", get(profile::go_pprof))

@@ -34,6 +34,8 @@ enum Command {
     Flows(cmd::events::Args),
     /// Show who talks to whom: the service map over a time range.
     Map(cmd::map::Args),
+    /// Show the enforcement policies the kernel runs now (kill, deny-connect).
+    Policies(cmd::policies::Args),
     /// Profile CPU use: flame graphs, pprof, folded stacks or the hottest functions.
     Profile(cmd::profile::Args),
     /// Run a PromQL query against the agent's metrics: an instant query, or --range.
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Events(args) => cmd::events::run(args),
         Command::Flows(args) => cmd::events::run_flows(args),
         Command::Map(args) => cmd::map::run(args),
+        Command::Policies(args) => cmd::policies::run(args),
         Command::Profile(args) => cmd::profile::run(args),
         Command::Query(args) => cmd::query::run(args),
         Command::Requests(args) => cmd::requests::run(args),

@@ -18,7 +18,7 @@ use sonde_rules::{load_sources, LoadErrors, RuleSet, Source};
 
 use super::actions::{plan, policies, PlannedAction};
 use super::canary;
-use crate::enforce::{Enforcer, Policy, PolicyError};
+use crate::enforce::{Enforcer, PolicyError, PolicySources};
 use crate::stats::Stats;
 
 /// The built-in rule set.
@@ -46,8 +46,10 @@ pub enum RulesError {
     Load(LoadErrors),
     #[error("{}", .0.join("\n"))]
     Actions(Vec<String>),
-    #[error("rule actions refused by the enforcer: {0}")]
+    #[error("rule actions or policies refused by the enforcer: {0}")]
     Enforce(#[from] PolicyError),
+    #[error("enforcement policies not loaded: {0}")]
+    Policies(PolicyError),
 }
 
 /// A loaded, validated rule set and what goes with it.
@@ -67,6 +69,8 @@ pub struct ReloadReport {
     pub enabled: usize,
     pub canaries: usize,
     pub actions: usize,
+    /// Enforcement policies installed: the policy file's and the rules' actions'.
+    pub policies: usize,
 }
 
 impl LoadedRules {
@@ -76,6 +80,7 @@ impl LoadedRules {
             enabled: self.set.rules().iter().filter(|r| r.enabled).count(),
             canaries: self.canaries.len(),
             actions: self.actions.len(),
+            policies: 0,
         }
     }
 }
@@ -138,40 +143,49 @@ fn load_texts(texts: &[(String, String)]) -> Result<RuleSet, RulesError> {
 pub struct RulesControl {
     sources: RuleSources,
     enforcer: Option<Arc<Enforcer>>,
-    /// `--enforce-policy` policies, installed with the rules' own.
-    base_policies: Vec<Policy>,
+    /// `--enforce-policy` policies, read again on every reload and
+    /// installed with the rules' own.
+    policies: PolicySources,
     pending: Mutex<Option<LoadedRules>>,
     current: Mutex<ReloadReport>,
     stats: Arc<Stats>,
 }
 
 impl RulesControl {
-    pub fn new(
+    /// Installs the policies and `loaded`'s actions; a refused set is an error.
+    pub fn start(
         sources: RuleSources,
         loaded: &LoadedRules,
         enforcer: Option<Arc<Enforcer>>,
-        base_policies: Vec<Policy>,
+        policies: PolicySources,
         stats: Arc<Stats>,
-    ) -> RulesControl {
-        stats
-            .detect
-            .rules_loaded
-            .store(loaded.report().enabled as u64, Relaxed);
-        RulesControl {
+    ) -> Result<RulesControl, RulesError> {
+        let control = RulesControl {
             sources,
             enforcer,
-            base_policies,
+            policies,
             pending: Mutex::new(None),
             current: Mutex::new(loaded.report()),
             stats,
+        };
+        let policies = control.install(loaded)?;
+        control
+            .stats
+            .detect
+            .rules_loaded
+            .store(loaded.report().enabled as u64, Relaxed);
+        if let Ok(mut c) = control.current.lock() {
+            c.policies = policies;
         }
+        Ok(control)
     }
 
-    /// Installs the set's actions in the enforcer (with the base policies).
-    /// Without an enforcer, a set with actions is refused.
-    pub fn install(&self, loaded: &LoadedRules) -> Result<(), RulesError> {
+    /// Installs the set's actions in the enforcer with the policy file's
+    /// policies (read again); returns how many policies run. Without an
+    /// enforcer, a set with actions is refused.
+    pub fn install(&self, loaded: &LoadedRules) -> Result<usize, RulesError> {
         match &self.enforcer {
-            None if loaded.actions.is_empty() => Ok(()),
+            None if loaded.actions.is_empty() => Ok(0),
             None => Err(RulesError::Actions(
                 loaded
                     .actions
@@ -185,12 +199,12 @@ impl RulesControl {
                     .collect(),
             )),
             Some(e) => {
-                let mut all = self.base_policies.clone();
+                let mut all = self.policies.load().map_err(RulesError::Policies)?;
                 for (_, a) in &loaded.actions {
                     all.extend(policies(a));
                 }
                 e.apply(&all)?;
-                Ok(())
+                Ok(all.len())
             }
         }
     }
@@ -198,9 +212,12 @@ impl RulesControl {
     /// Loads the sources again; on success the detection thread swaps the new
     /// set in before its next batch. On error the running set stays.
     pub fn reload(&self) -> Result<ReloadReport, RulesError> {
-        match load(&self.sources).and_then(|l| self.install(&l).map(|()| l)) {
-            Ok(loaded) => {
-                let report = loaded.report();
+        match load(&self.sources).and_then(|l| self.install(&l).map(|n| (l, n))) {
+            Ok((loaded, policies)) => {
+                let report = ReloadReport {
+                    policies,
+                    ..loaded.report()
+                };
                 tracing::info!(
                     rules = report.rules,
                     enabled = report.enabled,
@@ -238,6 +255,7 @@ impl RulesControl {
                 enabled: 0,
                 canaries: 0,
                 actions: 0,
+                policies: 0,
             })
     }
 

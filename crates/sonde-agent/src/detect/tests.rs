@@ -219,7 +219,8 @@ fn reload_swaps_on_success_and_keeps_the_old_set_on_error() {
     };
     let stats = Arc::new(Stats::default());
     let loaded = load(&sources).unwrap();
-    let control = RulesControl::new(sources, &loaded, None, vec![], stats.clone());
+    let control =
+        RulesControl::start(sources, &loaded, None, Default::default(), stats.clone()).unwrap();
     let mut d = Detector::new(loaded, Users::default());
     let zzz = exec(1, process(40, 1, "zzz", "/zzz", &["zzz"]), vec![]);
     assert_eq!(fired(&mut d, &stats, &zzz), ["mine"]);
@@ -298,14 +299,16 @@ fn actions_need_pinned_names_and_an_enforcer() {
         crate::enforce::Policy::Kill { ancestor: Some(a), dry_run: true, .. } if a == "bash"
     )));
     // No enforcer: refused with the rule's location.
-    let control = RulesControl::new(
+    let e = RulesControl::start(
         sources.clone(),
         &loaded,
         None,
-        vec![],
+        Default::default(),
         Arc::new(Stats::default()),
-    );
-    let e = control.install(&loaded).unwrap_err().to_string();
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(
         e.contains("a.yaml:1: rule `k`: enforcement is not available"),
         "{e}"

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use sonde_bpf::{ConnectRuleSpec, EnforceRules, KillRuleSpec};
 
 pub(crate) use events::enforcement;
-pub use policy::{Policy, PolicyError, Protected};
+pub use policy::{Policy, PolicyError, PolicySources, Protected};
 
 /// Rule id → rule name, shared with the processor.
 #[derive(Debug, Clone, Default)]

@@ -68,6 +68,25 @@ pub enum Policy {
     },
 }
 
+/// Where the enforcement policies come from: given in the configuration,
+/// and a file (`--enforce-policy`) read at start and again on every reload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicySources {
+    pub inline: Vec<Policy>,
+    pub file: Option<PathBuf>,
+}
+
+impl PolicySources {
+    /// The inline policies, then the file's.
+    pub fn load(&self) -> Result<Vec<Policy>, PolicyError> {
+        let mut all = self.inline.clone();
+        if let Some(path) = &self.file {
+            all.extend(Policy::load_file(path)?);
+        }
+        Ok(all)
+    }
+}
+
 impl Policy {
     pub fn rule(&self) -> &str {
         match self {

@@ -520,6 +520,13 @@ fn deny_connect_covers_datagrams_sent_without_a_connect() {
     let e = enforcement_of(&mut agent, pid, EnforcementAction::DenySend);
     assert!(e.dry_run);
     enforcer.apply(&[]).unwrap();
+    let exposition = agent.handle.stats().snapshot().to_prometheus();
+    for mode in ["enforced", "dry_run"] {
+        let line = format!(
+            "sonde_enforcements_total{{rule=\"no-udp-to-local-port\",action=\"deny_send\",mode=\"{mode}\"}} 1"
+        );
+        assert!(exposition.contains(&line), "{line} in /metrics");
+    }
     agent.assert_no_loss();
 }
 

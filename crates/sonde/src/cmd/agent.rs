@@ -62,8 +62,9 @@ pub struct Args {
     #[arg(long, conflicts_with = "watch_paths")]
     no_file_events: bool,
     /// YAML list of enforcement policies (`action: kill` or
-    /// `action: deny-connect`) installed at start; a policy that would kill
-    /// sonde or PID 1 refuses the start.
+    /// `action: deny-connect`) installed at start and read again on every
+    /// rules reload (SIGHUP, `sonde alerts --reload`); a policy that would
+    /// kill sonde or PID 1 refuses the start (or the reload).
     #[arg(long, env = "SONDE_ENFORCE_POLICY")]
     enforce_policy: Option<PathBuf>,
     /// Detection rules file (YAML, Falco-style; repeatable), loaded after
@@ -103,10 +104,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         !args.metrics_interval.is_zero(),
         "--metrics-interval must be more than zero"
     );
-    let enforce_policies = match &args.enforce_policy {
-        Some(path) => sonde_agent::enforce::Policy::load_file(path)?,
-        None => Vec::new(),
-    };
     // Root, BTF and tracefs first: they explain failures better than what follows.
     sonde_bpf::preflight()?;
     let store = RedbStore::open(&args.data_dir)?;
@@ -121,7 +118,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         profile_unwind_dwarf: !args.profile_frame_pointers_only,
         metrics: metrics_config,
         metrics_interval: args.metrics_interval,
-        enforce_policies,
+        enforce: sonde_agent::enforce::PolicySources {
+            inline: Vec::new(),
+            file: args.enforce_policy.clone(),
+        },
         ..AgentConfig::default()
     };
     let config = AgentConfig {

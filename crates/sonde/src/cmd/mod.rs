@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod doctor;
 pub mod events;
 pub mod map;
+pub mod policies;
 pub mod profile;
 pub mod query;
 pub mod requests;

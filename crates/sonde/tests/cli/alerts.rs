@@ -145,3 +145,69 @@ fn a_bad_rules_file_refuses_the_start_with_its_location() {
     assert!(err.contains("bad.yaml:2:"), "{err}");
     assert!(err.contains("detection rules refused"), "{err}");
 }
+
+#[test]
+fn enforcement_policies_are_listed_and_reload_with_the_rules() {
+    if !is_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies.yaml");
+    std::fs::write(
+        &policies,
+        "- action: deny-connect\n  rule: p-one\n  cidr: 192.0.2.0/24\n  port: 9\n  dry_run: true\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let agent = AgentProcess::start_with(&data, &["--enforce-policy", policies.to_str().unwrap()]);
+    let listed = |agent: &AgentProcess| -> serde_json::Value {
+        let out = agent.cli(&["policies", "-o", "json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = listed(&agent);
+    if v["available"] == serde_json::json!(false) {
+        eprintln!("SKIP: this kernel could not load the enforcement programs");
+        return;
+    }
+    assert_eq!(
+        v["policies"],
+        serde_json::json!([{"action": "deny-connect", "rule": "p-one", "cidr": "192.0.2.0/24",
+            "port": 9, "cgroup": null, "dry_run": true}])
+    );
+    let table = String::from_utf8(agent.cli(&["policies"]).stdout).unwrap();
+    assert!(table.starts_with("RULE "), "{table}");
+    assert!(
+        table.contains("p-one")
+            && table.contains("192.0.2.0/24 port 9")
+            && table.contains("dry-run"),
+        "{table}"
+    );
+
+    // The file changed: a reload installs it.
+    std::fs::write(
+        &policies,
+        "- action: kill\n  rule: p-two\n  binary_name: sonde-no-such-binary\n  dry_run: true\n",
+    )
+    .unwrap();
+    let out = agent.cli(&["alerts", "--reload"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"policies\":1"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(listed(&agent)["policies"][0]["rule"], "p-two");
+
+    // A policy against PID 1: refused, the running set stays.
+    std::fs::write(
+        &policies,
+        "- action: kill\n  rule: p-init\n  binary_path: /sbin/init\n",
+    )
+    .unwrap();
+    let out = agent.cli(&["alerts", "--reload"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("p-init"), "{err}");
+    assert_eq!(listed(&agent)["policies"][0]["rule"], "p-two");
+}
