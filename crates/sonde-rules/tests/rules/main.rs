@@ -1,8 +1,7 @@
 //! Integration tests of sonde-rules: load errors, operators, macros and lists,
 //! ancestry, output, sequences, the evt.type pre-filter, Falco-style rules,
-//! robustness against random input, and a throughput measurement.
+//! robustness against random input.
 
-mod bench;
 mod docs;
 mod errors;
 mod event;
