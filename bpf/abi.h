@@ -60,6 +60,13 @@ struct sonde_task {
 	__u64 parent_start_ns; /* real parent's group leader's start_boottime */
 };
 
+/* One of fds 0-2 as the exec left it (close-on-exec fds already closed). */
+struct sonde_stdio {
+	__u16 mode;   /* the inode's i_mode; 0 when the fd is not open */
+	__u16 family; /* a socket's address family (AF_*); 0 for other files */
+	__u32 rdev;   /* a device's number, major << 20 | minor; 0 for other files */
+};
+
 /* Followed by: filename, cwd, cgroup path (no NULs), then argv (NUL-separated). */
 struct sonde_exec_event {
 	struct sonde_event_header hdr;
@@ -81,6 +88,7 @@ struct sonde_exec_event {
 	__u16 _pad;
 	__u32 args_len;
 	__u32 _pad2;
+	struct sonde_stdio stdio[3]; /* stdin, stdout, stderr */
 };
 
 struct sonde_exit_event {

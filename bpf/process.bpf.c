@@ -38,6 +38,11 @@ struct sonde_fork_event _abi_fork = {};
 
 /* include/linux/sched.h: macros are not in BTF. */
 #define PF_KTHREAD 0x00200000
+/* include/uapi/linux/stat.h */
+#define S_IFMT	 00170000
+#define S_IFSOCK 0140000
+#define S_IFCHR	 0020000
+#define S_IFBLK	 0060000
 
 /* sched_process_exit gained group_dead in Linux 6.16. */
 struct trace_event_raw_sched_process_exit___since_6_16 {
@@ -83,6 +88,40 @@ static __always_inline void fill_identity(struct sonde_exec_event *ev, struct ta
 	ev->tty[0] = 0;
 	if (tty)
 		bpf_core_read_str(ev->tty, sizeof(ev->tty), &tty->name);
+}
+
+/* What fd @fd of @task is: its inode's mode, a socket's family, a device's number. */
+static __always_inline void fill_stdio(struct sonde_stdio *out, struct task_struct *task, int fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+	struct inode *inode;
+	struct socket *sock;
+	__u16 mode;
+
+	out->mode = 0;
+	out->family = 0;
+	out->rdev = 0;
+	if (fd >= BPF_CORE_READ(fdt, max_fds))
+		return;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
+		return;
+	inode = BPF_CORE_READ(file, f_inode);
+	mode = BPF_CORE_READ(inode, i_mode);
+	out->mode = mode;
+	switch (mode & S_IFMT) {
+	case S_IFSOCK:
+		/* NULL for an O_PATH fd on a socket file, and so family 0. */
+		sock = BPF_CORE_READ(file, private_data);
+		if (sock)
+			out->family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+		out->rdev = BPF_CORE_READ(inode, i_rdev);
+		break;
+	}
 }
 
 /* Writes the collected names at @off, flagging @flag if cut; returns the length. */
@@ -153,6 +192,9 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	s->ev.flags = 0;
 	fill_task(&s->ev.task, task);
 	fill_identity(&s->ev, task);
+	fill_stdio(&s->ev.stdio[0], task, 0);
+	fill_stdio(&s->ev.stdio[1], task, 1);
+	fill_stdio(&s->ev.stdio[2], task, 2);
 
 	n = bpf_probe_read_kernel_str(s->data, SONDE_PATH_MAX, (void *)ctx + filename);
 	len = n > 0 ? n - 1 : 0;

@@ -5,11 +5,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use sonde_bpf::abi::Stdio as KernelStdio;
 use sonde_bpf::abi::{ExitEvent, ForkEvent, Owner, Task, EXEC_ARGS_TRUNCATED, OWNER_NONE};
 use sonde_bpf::decode::ExecRecord;
 use sonde_event::{
     parse_container, Ancestor, Cgroup, Event, EventFilter, EventKind, ExecIds, ExitStatus,
-    Namespaces, Origin, Process, ProcessExec, ProcessExit, Workload,
+    Namespaces, Origin, Process, ProcessExec, ProcessExit, Stdio, StdioFile, Workload,
 };
 use sonde_store::{EventStore, Query};
 
@@ -105,6 +106,8 @@ impl ProcessTable {
                 let mut p = Process::clone(parent);
                 p.parent_exec_id = Some(parent.exec_id.clone());
                 p.origin = Origin::Fork;
+                // The child may change its fds before it execs.
+                p.stdio = None;
                 p
             }
             None => match self.procfs.read(t.pid, &self.ids, self.clock) {
@@ -173,6 +176,7 @@ impl ProcessTable {
             },
             tty: tty(&ev.tty),
             origin: Origin::Exec,
+            stdio: Some(stdio(&ev.stdio)),
         };
         let ancestors = self.ancestors(&t);
         let process = self.insert(t, process);
@@ -263,6 +267,7 @@ impl ProcessTable {
                 },
                 tty: None,
                 origin: Origin::Procfs,
+                stdio: None,
             },
         };
         p.exec_id = self.ids.id(t.start_ns, t.pid);
@@ -401,6 +406,17 @@ pub(crate) fn c_string(bytes: &[u8]) -> String {
     text(&bytes[..end])
 }
 
+/// fds 0-2 as the exec record gives them; device numbers in the kernel's
+/// encoding (`major << 20 | minor`).
+fn stdio(fds: &[KernelStdio; 3]) -> Stdio {
+    let file = |f: &KernelStdio| StdioFile::new(f.mode.into(), f.family, f.rdev >> 20);
+    Stdio {
+        stdin: file(&fds[0]),
+        stdout: file(&fds[1]),
+        stderr: file(&fds[2]),
+    }
+}
+
 /// The kernel names pseudo-terminals `pts0`; users know them as `pts/0`.
 fn tty(name: &[u8]) -> Option<String> {
     let name = c_string(name);
@@ -423,6 +439,37 @@ mod tests {
         assert_eq!(tty(b"tty1\0"), Some("tty1".into()));
         assert_eq!(tty(b"\0"), None);
         assert_eq!(tty(b"ptsx\0"), Some("ptsx".into()));
+    }
+
+    #[test]
+    fn stdio_from_the_exec_record() {
+        use sonde_event::{FileType, SocketFamily};
+        let fd = |mode, family, rdev| KernelStdio { mode, family, rdev };
+        let s = stdio(&[
+            fd(0o140777, 10, 0),
+            fd(0o020620, 0, 136 << 20 | 4),
+            fd(0o020666, 0, 1 << 20 | 3),
+        ]);
+        assert_eq!(s.stdin.kind, FileType::Socket);
+        assert_eq!(s.stdin.family, Some(SocketFamily::Inet6));
+        assert_eq!(s.stdout.kind, FileType::Tty);
+        assert_eq!(s.stdout.family, None);
+        assert_eq!(s.stderr.kind, FileType::Chr); // /dev/null is 1:3
+        let s = stdio(&[fd(0, 0, 0), fd(0o010600, 0, 0), fd(0o100644, 0, 0)]);
+        assert_eq!(
+            [s.stdin.kind, s.stdout.kind, s.stderr.kind],
+            [FileType::Closed, FileType::Pipe, FileType::File]
+        );
+        let s = stdio(&[
+            fd(0o040755, 0, 0),
+            fd(0o060660, 0, 8 << 20),
+            fd(0o140777, 1, 0),
+        ]);
+        assert_eq!(
+            [s.stdin.kind, s.stdout.kind, s.stderr.kind],
+            [FileType::Dir, FileType::Blk, FileType::Socket]
+        );
+        assert_eq!(s.stderr.family, Some(SocketFamily::Unix));
     }
 
     #[test]

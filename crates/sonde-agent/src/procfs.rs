@@ -2,10 +2,10 @@
 //! before the agent (and for exits of processes the table missed).
 
 use std::fs;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use sonde_event::{parse_container, Cgroup, Namespaces, Origin, Process};
+use sonde_event::{parse_container, Cgroup, Namespaces, Origin, Process, Stdio, StdioFile};
 
 use crate::clock::BootClock;
 use sonde_event::ExecIds;
@@ -100,6 +100,7 @@ impl ProcReader {
             },
             tty: tty_name(stat.tty_nr),
             origin: Origin::Procfs,
+            stdio: read_stdio(&dir.join("fd")),
         };
         Some(ProcSnapshot { process, start_ns })
     }
@@ -154,6 +155,68 @@ pub fn split_nul(bytes: &[u8]) -> Vec<String> {
         .split(|b| *b == 0)
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect()
+}
+
+/// fds 0-2 of a running process, from a stat through `/proc/PID/fd/N` (the
+/// open file itself); a socket's family from its `system.sockprotoname`.
+/// None when the fd directory cannot be read (the process is gone, or it is
+/// a kernel thread).
+fn read_stdio(fd_dir: &Path) -> Option<Stdio> {
+    fs::read_dir(fd_dir).ok()?;
+    let file = |n: u32| {
+        let path = fd_dir.join(n.to_string());
+        match fs::metadata(&path) {
+            Ok(m) => {
+                let af = if m.file_type().is_socket() {
+                    socket_family(&path)
+                } else {
+                    0
+                };
+                StdioFile::new(m.mode(), af, libc::major(m.rdev()))
+            }
+            Err(_) => StdioFile::new(0, 0, 0),
+        }
+    };
+    Some(Stdio {
+        stdin: file(0),
+        stdout: file(1),
+        stderr: file(2),
+    })
+}
+
+/// The `AF_*` number of the socket `path` resolves to, from the protocol
+/// name the socket file system gives (`TCP`, `UDPv6`, `UNIX-STREAM`, ...);
+/// 0 when unknown.
+fn socket_family(path: &Path) -> u16 {
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return 0;
+    };
+    let mut name = [0u8; 32];
+    // SAFETY: both pointers are valid for the lengths given.
+    let n = unsafe {
+        libc::getxattr(
+            c_path.as_ptr(),
+            c"system.sockprotoname".as_ptr(),
+            name.as_mut_ptr().cast(),
+            name.len(),
+        )
+    };
+    let Ok(n) = usize::try_from(n) else {
+        return 0;
+    };
+    let name = name[..n].split(|b| *b == 0).next().unwrap_or_default();
+    protocol_family(name)
+}
+
+/// `AF_*` of a socket protocol's name (`struct proto`'s `name`).
+fn protocol_family(name: &[u8]) -> u16 {
+    match name {
+        b"TCP" | b"UDP" | b"UDP-Lite" | b"RAW" | b"PING" | b"MPTCP" | b"SCTP" => 2,
+        b"TCPv6" | b"UDPv6" | b"UDPLITEv6" | b"RAWv6" | b"PINGv6" | b"MPTCPv6" | b"SCTPv6" => 10,
+        n if n.starts_with(b"UNIX") => 1,
+        b"NETLINK" => 16,
+        _ => 0,
+    }
 }
 
 fn ns_inode(link: &Path) -> Option<u32> {
@@ -218,6 +281,43 @@ mod tests {
         assert_eq!(split_nul(b"cut"), ["cut"]);
         assert!(split_nul(b"").is_empty());
         assert_eq!(split_nul(b"a\0\0b\0"), ["a", "", "b"]);
+    }
+
+    #[test]
+    fn socket_protocol_names() {
+        assert_eq!(protocol_family(b"TCP"), 2);
+        assert_eq!(protocol_family(b"UDPv6"), 10);
+        assert_eq!(protocol_family(b"UNIX-STREAM"), 1);
+        assert_eq!(protocol_family(b"UNIX"), 1);
+        assert_eq!(protocol_family(b"NETLINK"), 16);
+        assert_eq!(protocol_family(b"PACKET"), 0);
+    }
+
+    #[test]
+    fn reads_the_stdio_of_a_running_process() {
+        use std::process::{Command, Stdio as Io};
+
+        use sonde_event::{FileType, SocketFamily};
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let stdin = std::os::fd::OwnedFd::from(client);
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .stdin(Io::from(stdin))
+            .stdout(Io::piped())
+            .stderr(Io::null())
+            .spawn()
+            .unwrap();
+        let got = read_stdio(Path::new(&format!("/proc/{}/fd", child.id())));
+        let _ = child.kill();
+        let _ = child.wait();
+        let got = got.unwrap();
+        assert_eq!(got.stdin.kind, FileType::Socket);
+        assert_eq!(got.stdin.family, Some(SocketFamily::Inet));
+        assert_eq!(got.stdout.kind, FileType::Pipe);
+        assert_eq!(got.stderr.kind, FileType::Chr);
+        assert_eq!(read_stdio(Path::new("/proc/0/fd")), None);
     }
 
     #[test]

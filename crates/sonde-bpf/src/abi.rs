@@ -104,6 +104,19 @@ pub struct Task {
     pub parent_start_ns: u64,
 }
 
+/// One of fds 0-2 as an exec left it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stdio {
+    /// The inode's `i_mode`; 0 when the fd is not open.
+    pub mode: u16,
+    /// A socket's address family (`AF_*`); 0 for other files.
+    pub family: u16,
+    /// A device's number in the kernel's encoding (`major << 20 | minor`);
+    /// 0 for other files.
+    pub rdev: u32,
+}
+
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExecEvent {
@@ -126,6 +139,8 @@ pub struct ExecEvent {
     pub _pad: u16,
     pub args_len: u32,
     pub _pad2: u32,
+    /// stdin, stdout, stderr.
+    pub stdio: [Stdio; 3],
 }
 
 #[repr(C)]
@@ -360,7 +375,15 @@ same_layout!(
     filename_len = filename_len,
     cwd_len = cwd_len,
     cgroup_len = cgroup_len,
-    args_len = args_len
+    args_len = args_len,
+    stdio = stdio
+);
+same_layout!(
+    Stdio,
+    btf::sonde_stdio,
+    mode = mode,
+    family = family,
+    rdev = rdev
 );
 same_layout!(
     ExitEvent,

@@ -255,7 +255,7 @@ pub fn bytes_of<T: Copy>(value: &T) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::abi::Task;
+    use crate::abi::{Stdio, Task};
 
     fn exec_record(filename: &[u8], cwd: &[u8], cgroup: &[u8], args: &[u8]) -> Vec<u8> {
         let size = size_of::<ExecEvent>() + filename.len() + cwd.len() + cgroup.len() + args.len();
@@ -289,6 +289,7 @@ mod tests {
             _pad: 0,
             args_len: args.len() as u32,
             _pad2: 0,
+            stdio: [Stdio::default(); 3],
         };
         let mut out = bytes_of(&event).to_vec();
         for part in [filename, cwd, cgroup, args] {
@@ -308,6 +309,52 @@ mod tests {
         assert_eq!(rec.cgroup, b"/");
         assert_eq!(rec.args, b"sh\0-c\0exit 7\0");
         assert_eq!(rec.event.task.pid, 10);
+    }
+
+    #[test]
+    fn decodes_exec_stdio() {
+        let mut bytes = exec_record(b"/bin/sh", b"/", b"/", b"sh\0");
+        let stdio = std::mem::offset_of!(ExecEvent, stdio);
+        // stdin a TCP socket (S_IFSOCK | 0777, AF_INET), stdout a pipe,
+        // stderr /dev/pts/3 (S_IFCHR | 0620, 136:3).
+        for (i, (mode, family, rdev)) in [
+            (0o140777u16, 2u16, 0u32),
+            (0o010600, 0, 0),
+            (0o020620, 0, 136 << 20 | 3),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let at = stdio + i * size_of::<Stdio>();
+            bytes[at..at + 2].copy_from_slice(&mode.to_ne_bytes());
+            bytes[at + 2..at + 4].copy_from_slice(&family.to_ne_bytes());
+            bytes[at + 4..at + 8].copy_from_slice(&rdev.to_ne_bytes());
+        }
+        let Record::Exec(rec) = decode(&bytes).unwrap() else {
+            panic!("not exec")
+        };
+        assert_eq!(
+            rec.event.stdio,
+            [
+                Stdio {
+                    mode: 0o140777,
+                    family: 2,
+                    rdev: 0
+                },
+                Stdio {
+                    mode: 0o010600,
+                    family: 0,
+                    rdev: 0
+                },
+                Stdio {
+                    mode: 0o020620,
+                    family: 0,
+                    rdev: 136 << 20 | 3
+                },
+            ]
+        );
+        assert_eq!(rec.filename, b"/bin/sh");
+        assert_eq!(rec.args, b"sh\0");
     }
 
     #[test]

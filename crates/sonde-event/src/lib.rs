@@ -3,6 +3,7 @@
 //! described in `docs/events.md` and `docs/event-schema.json`.
 
 mod alert;
+pub mod compat;
 mod container;
 mod enforcement;
 pub mod exec_id;
@@ -27,7 +28,8 @@ pub use network::{
     Workload,
 };
 pub use process::{
-    Ancestor, Cgroup, ExitStatus, Namespaces, Origin, Process, ProcessExec, ProcessExit,
+    Ancestor, Cgroup, ExitStatus, FileType, Namespaces, Origin, Process, ProcessExec, ProcessExit,
+    SocketFamily, Stdio, StdioFile,
 };
 pub use profile::{Frame, FrameKind, Profile, ProfileStats, StackCount};
 pub use request::{

@@ -155,8 +155,12 @@ fields! {
     ProcTreeId => "proc.tree_id", Num, None, "Process-tree key chosen by the agent (shared by a process and its descendants); the usual `by:` of sequences.";
     ProcIsExeFromMemfd => "proc.is_exe_from_memfd", Bool, None, "The executable is a memfd (fileless execution).";
     ProcIsExeWritable => "proc.is_exe_writable", Bool, None, "The executable file is writable by the process's user.";
-    ProcStdinType => "proc.stdin.type", Str, None, "Type of fd 0: file, pipe, socket, tty, unknown.";
-    ProcStdoutType => "proc.stdout.type", Str, None, "Type of fd 1: file, pipe, socket, tty, unknown.";
+    ProcStdinType => "proc.stdin.type", Str, None, "Type of fd 0 when the process exec'd: file, dir, pipe, socket, tty, chr (another character device, such as /dev/null), blk, other, none (not open).";
+    ProcStdoutType => "proc.stdout.type", Str, None, "Type of fd 1 when the process exec'd, as proc.stdin.type.";
+    ProcStderrType => "proc.stderr.type", Str, None, "Type of fd 2 when the process exec'd, as proc.stdin.type.";
+    ProcStdinFamily => "proc.stdin.family", Str, None, "Address family of fd 0 when it is a socket: unix, inet, inet6, netlink, other; absent for other files.";
+    ProcStdoutFamily => "proc.stdout.family", Str, None, "Address family of fd 1 when it is a socket, as proc.stdin.family.";
+    ProcStderrFamily => "proc.stderr.family", Str, None, "Address family of fd 2 when it is a socket, as proc.stdin.family.";
     UserUid => "user.uid", Num, None, "Effective user id.";
     UserName => "user.name", Str, None, "Effective user name, when resolvable.";
     UserLoginuid => "user.loginuid", Num, None, "Audit login uid (-1 when unset).";

@@ -43,8 +43,15 @@
 //! `fd.sip`/`fd.sport` the local end, `fd.dip`/`fd.dport` the remote end,
 //! `fd.name` `sip:sport->dip:dport`, `fd.typechar` `4` or `6`.
 //! `container.id` is the first 12 characters of the id, `host` outside.
-//! Fields no event carries yet (`proc.sid`, `proc.stdin.type`, …) are absent,
-//! so comparisons on them are false.
+//! `proc.stdin.type`, `proc.stdout.type` and `proc.stderr.type` are what
+//! fds 0, 1 and 2 were at exec ([`sonde_event::FileType`]: `file`, `dir`,
+//! `pipe`, `socket`, `tty`, `chr`, `blk`, `other`, `none`);
+//! `proc.stdin.family` (`stdout`, `stderr`) a socket's family (`unix`,
+//! `inet`, `inet6`, `netlink`, `other`). They are absent when not known: a
+//! forked process that has not exec'd, a running process sonde could not
+//! read, a network event of a process whose exec the stage did not see.
+//! Fields no event carries yet (`proc.sid`, …) are absent, so comparisons on
+//! them are false.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -52,7 +59,7 @@ use std::net::IpAddr;
 
 use sonde_event::{
     capability_names, Ancestor, Container, Direction, Endpoint, Event, FileEvent, FileOperation,
-    SecurityDetail, SecurityEvent, SecurityKind, TcpEnd,
+    SecurityDetail, SecurityEvent, SecurityKind, Stdio, TcpEnd,
 };
 use sonde_rules::{EventFields, FieldId, FieldValue};
 
@@ -72,6 +79,7 @@ pub struct ProcView<'a> {
     pub euid: Option<u32>,
     pub egid: Option<u32>,
     pub container: Option<&'a Container>,
+    pub stdio: Option<Stdio>,
 }
 
 impl<'a> ProcView<'a> {
@@ -88,6 +96,7 @@ impl<'a> ProcView<'a> {
             euid: Some(p.euid),
             egid: Some(p.egid),
             container: p.container.as_ref(),
+            stdio: p.stdio,
         }
     }
 
@@ -104,6 +113,7 @@ impl<'a> ProcView<'a> {
             euid: Some(p.euid),
             egid: Some(p.egid),
             container: p.container.as_ref(),
+            stdio: p.stdio,
         }
     }
 }
@@ -210,6 +220,7 @@ impl<'a> EventView<'a> {
                             euid: None,
                             egid: None,
                             container: s.container,
+                            stdio: None,
                         }),
                         &[][..],
                     ),
@@ -459,6 +470,12 @@ impl EventFields for EventView<'_> {
             F::ProcCwd => s(p?.cwd?),
             F::ProcTty => num(p?.tty.map_or(0, tty_number)),
             F::ProcTreeId => num(tree_id(p?.exec_id, self.ancestors)),
+            F::ProcStdinType => s(p?.stdio?.stdin.kind.as_str()),
+            F::ProcStdoutType => s(p?.stdio?.stdout.kind.as_str()),
+            F::ProcStderrType => s(p?.stdio?.stderr.kind.as_str()),
+            F::ProcStdinFamily => s(p?.stdio?.stdin.family?.as_str()),
+            F::ProcStdoutFamily => s(p?.stdio?.stdout.family?.as_str()),
+            F::ProcStderrFamily => s(p?.stdio?.stderr.family?.as_str()),
             F::ProcIsExeFromMemfd => {
                 let b = p?.binary;
                 FieldValue::Bool(

@@ -74,6 +74,56 @@ fn exec_fields_come_from_the_process_and_its_ancestry() {
     );
 }
 
+fn stdio(stdin: u32, stdout: u32, stderr: u32) -> sonde_event::Stdio {
+    let f = |mode| sonde_event::StdioFile::new(mode, 2, 0);
+    sonde_event::Stdio {
+        stdin: f(stdin),
+        stdout: f(stdout),
+        stderr: f(stderr),
+    }
+}
+
+#[test]
+fn stdio_types_come_from_the_exec_and_follow_the_process() {
+    let mut lineage = Lineage::new(100);
+    let users = Users::default();
+    let mut p = process(812, 700, "sh", "/usr/bin/sh", &["sh", "-i"]);
+    p.stdio = Some(stdio(0o140777, 0o140777, 0o010600));
+    let ev = exec(5, p.clone(), vec![ancestor(1, "/sbin/init")]);
+    if let Event::ProcessExec(e) = &ev {
+        lineage.on_exec(e);
+    }
+    let v = EventView::new(&ev, &lineage, &users).unwrap();
+    let f = |id| str_of(v.field(id, None));
+    assert_eq!(f(FieldId::ProcStdinType).as_deref(), Some("socket"));
+    assert_eq!(f(FieldId::ProcStdoutType).as_deref(), Some("socket"));
+    assert_eq!(f(FieldId::ProcStderrType).as_deref(), Some("pipe"));
+    assert_eq!(f(FieldId::ProcStdinFamily).as_deref(), Some("inet"));
+    assert_eq!(f(FieldId::ProcStdoutFamily).as_deref(), Some("inet"));
+    // A pipe has no family.
+    assert_eq!(f(FieldId::ProcStderrFamily), None);
+    // The process's connection knows them through the lineage.
+    let conn = connect(6, &p, 4444);
+    let v = EventView::new(&conn, &lineage, &users).unwrap();
+    assert_eq!(
+        str_of(v.field(FieldId::ProcStdinType, None)).as_deref(),
+        Some("socket")
+    );
+    // Closed, a terminal and /dev/null.
+    let mut q = process(813, 1, "cat", "/usr/bin/cat", &["cat"]);
+    q.stdio = Some(sonde_event::Stdio {
+        stdin: sonde_event::StdioFile::new(0, 0, 0),
+        stdout: sonde_event::StdioFile::new(0o020620, 0, 136),
+        stderr: sonde_event::StdioFile::new(0o020666, 0, 1),
+    });
+    let ev = exec(7, q, vec![]);
+    let v = EventView::new(&ev, &lineage, &users).unwrap();
+    let f = |id| str_of(v.field(id, None));
+    assert_eq!(f(FieldId::ProcStdinType).as_deref(), Some("none"));
+    assert_eq!(f(FieldId::ProcStdoutType).as_deref(), Some("tty"));
+    assert_eq!(f(FieldId::ProcStderrType).as_deref(), Some("chr"));
+}
+
 #[test]
 fn connections_take_process_details_from_the_lineage() {
     let mut lineage = Lineage::new(100);

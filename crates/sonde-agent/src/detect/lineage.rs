@@ -14,7 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use sonde_event::{Ancestor, Container, Process, ProcessExec};
+use sonde_event::{Ancestor, Container, Process, ProcessExec, Stdio};
 
 /// How long an exited image stays resolvable (event time).
 pub const EXITED_GRACE_NS: u64 = 60_000_000_000;
@@ -33,6 +33,8 @@ pub struct ProcInfo {
     pub euid: u32,
     pub egid: u32,
     pub container: Option<Container>,
+    /// fds 0-2 at exec.
+    pub stdio: Option<Stdio>,
     /// Parent first, as the exec event gave it.
     pub ancestors: Vec<Ancestor>,
 }
@@ -57,6 +59,7 @@ impl ProcInfo {
             euid: p.euid,
             egid: p.egid,
             container: p.container.clone(),
+            stdio: p.stdio,
             ancestors: Vec::new(),
         }
     }

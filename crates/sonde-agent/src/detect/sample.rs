@@ -37,6 +37,7 @@ pub fn process(pid: u32, ppid: u32, comm: &str, binary: &str, argv: &[&str]) -> 
         },
         tty: None,
         origin: Origin::Exec,
+        stdio: None,
     }
 }
 

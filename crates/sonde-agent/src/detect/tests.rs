@@ -122,6 +122,41 @@ fn network_rules_fire_on_connections() {
 }
 
 #[test]
+fn a_shell_on_a_socket_is_a_reverse_shell() {
+    let stats = Stats::default();
+    let mut d = Detector::new(load(&defaults()).unwrap(), Users::default());
+    let fd = |mode, af| sonde_event::StdioFile::new(mode, af, 0);
+    let (socket, pipe, null) = (fd(0o140777, 2), fd(0o010600, 0), fd(0o020666, 0));
+    let shell = |pid, stdin, stdout| {
+        let mut p = process(pid, 1, "sh", "/usr/bin/sh", &["sh", "-i"]);
+        p.stdio = Some(sonde_event::Stdio {
+            stdin,
+            stdout,
+            stderr: socket,
+        });
+        exec(u64::from(pid), p, vec![ancestor(1, "/sbin/init")])
+    };
+    assert_eq!(
+        fired(&mut d, &stats, &shell(20, socket, socket)),
+        ["Reverse shell"]
+    );
+    assert!(fired(&mut d, &stats, &shell(21, socket, pipe)).is_empty());
+    assert!(fired(&mut d, &stats, &shell(22, null, socket)).is_empty());
+    // A Unix socket pair: how sshd runs `ssh host command`.
+    let unix = fd(0o140777, 1);
+    assert!(fired(&mut d, &stats, &shell(24, unix, unix)).is_empty());
+    let inet6 = fd(0o140777, 10);
+    assert_eq!(
+        fired(&mut d, &stats, &shell(25, inet6, inet6)),
+        ["Reverse shell"]
+    );
+    // Not known (a process sonde read from /proc, an old stored event).
+    let mut unknown = process(23, 1, "sh", "/usr/bin/sh", &["sh", "-i"]);
+    unknown.stdio = None;
+    assert!(fired(&mut d, &stats, &exec(23, unknown, vec![])).is_empty());
+}
+
+#[test]
 fn file_rules_fire_on_file_events() {
     let stats = Stats::default();
     let mut d = Detector::new(load(&defaults()).unwrap(), Users::default());

@@ -5,10 +5,12 @@
 //!
 //! Every action runs as `unshare -m --propagation private sh SETUP ACTION`:
 //! SETUP mounts overlays on /etc, /usr/bin, /usr/sbin, /usr/lib, /root,
-//! /dev, /var/lib and /var/log and a tmpfs on /tmp, so what an action writes
+//! /dev, /var/log and /var/lib and a tmpfs on /tmp, so what an action writes
 //! there vanishes with the namespace; the real directories are never
-//! written. An alert belongs to an action when its process is the action's
-//! shell or descends from it.
+//! written. /var/lib comes last: the overlays' upper directories are below
+//! it (in [`scratch`]), and an overlay on /var/lib hides them. An alert
+//! belongs to an action when its process is the action's shell or descends
+//! from it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -378,6 +380,8 @@ const PER_RULE: &[(&str, &str)] = &[
     ("Shell made a network connection", "bash -c 'exec 3<>/dev/tcp/127.0.0.1/9' 2>/dev/null; true"),
     ("System binary made a network connection", "ln -sf /bin/bash /tmp/eg/md5sum; /tmp/eg/md5sum -c 'exec 3<>/dev/tcp/127.0.0.1/9' 2>/dev/null; true"),
     ("Unexpected outbound from a database", "ln -sf /bin/bash /tmp/eg/mysqld; /tmp/eg/mysqld -c 'exec 3<>/dev/tcp/127.0.0.1/9' 2>/dev/null; true"),
+    // A shell on both ends of a loopback TCP connection the action itself listens on.
+    ("Reverse shell", "python3 -c 'import socket,subprocess;l=socket.create_server((\"127.0.0.1\",0));c=socket.create_connection(l.getsockname());s,_=l.accept();subprocess.run([\"/bin/sh\",\"-c\",\"true; true\"],stdin=c,stdout=c)'"),
     // File and privilege events.
     ("Read sensitive file", "cat /etc/shadow >/dev/null"),
     ("Write below binary dir", "touch /usr/bin/sonde-rule-test"),

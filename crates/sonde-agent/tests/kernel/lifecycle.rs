@@ -1,4 +1,8 @@
-use sonde_event::{EventFilter, EventKind, Origin};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::OwnedFd;
+use std::process::{Command, Stdio as Io};
+
+use sonde_event::{EventFilter, EventKind, FileType, Origin, SocketFamily, Stdio, StdioFile};
 
 use crate::harness::{run, start, this_pid};
 
@@ -171,5 +175,100 @@ fn controlling_terminal_is_named() {
     let tty = p.tty.expect("a controlling terminal");
     let number = tty.strip_prefix("pts/").expect("a pseudo-terminal");
     assert!(number.parse::<u32>().is_ok(), "{tty}");
+    let on_tty = StdioFile {
+        kind: FileType::Tty,
+        family: None,
+    };
+    assert_eq!(
+        p.stdio,
+        Some(Stdio {
+            stdin: on_tty,
+            stdout: on_tty,
+            stderr: on_tty
+        })
+    );
+    agent.assert_no_loss();
+}
+
+/// Runs `/bin/sh -c 'exit 0' MARKER` with the given standard streams;
+/// returns its pid.
+fn run_with_stdio(marker: &str, stdin: Io, stdout: Io, stderr: Io) -> u32 {
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", "exit 0", marker])
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(child.wait().unwrap().success());
+    pid
+}
+
+#[test]
+fn stdio_on_a_tcp_connection_is_seen_at_exec() {
+    let Some(mut agent) = start() else { return };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (_server, _) = listener.accept().unwrap();
+    let (unix, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    let pid = run_with_stdio(
+        "stdio-tcp-marker",
+        Io::from(OwnedFd::from(client.try_clone().unwrap())),
+        Io::from(OwnedFd::from(client)),
+        Io::from(OwnedFd::from(unix)),
+    );
+    let exec = agent.exec_of(pid);
+    let inet = StdioFile {
+        kind: FileType::Socket,
+        family: Some(SocketFamily::Inet),
+    };
+    let expected = Stdio {
+        stdin: inet,
+        stdout: inet,
+        stderr: StdioFile {
+            kind: FileType::Socket,
+            family: Some(SocketFamily::Unix),
+        },
+    };
+    assert_eq!(exec.process.stdio, Some(expected));
+    // The exit carries the image, stdio included.
+    assert_eq!(agent.exit_of(pid).process.stdio, Some(expected));
+    agent.assert_no_loss();
+}
+
+#[test]
+fn stdio_from_dev_null_a_pipe_and_a_file_is_seen_at_exec() {
+    let Some(mut agent) = start() else { return };
+    let file = tempfile::tempfile().unwrap();
+    let pid = run_with_stdio("stdio-null-marker", Io::null(), Io::piped(), Io::from(file));
+    let exec = agent.exec_of(pid);
+    let of = |kind| StdioFile { kind, family: None };
+    assert_eq!(
+        exec.process.stdio,
+        Some(Stdio {
+            stdin: of(FileType::Chr),
+            stdout: of(FileType::Pipe),
+            stderr: of(FileType::File),
+        })
+    );
+    // Closed fds, and a directory: `exec <&-` closes stdin before the exec.
+    let (_, code) = run(
+        "/bin/sh",
+        &[
+            "-c",
+            "exec /bin/sh -c 'exit 0' stdio-closed-marker <&- >&- 2</",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    let exec = agent.execs_with("stdio-closed-marker", 1).remove(0);
+    assert_eq!(
+        exec.process.stdio,
+        Some(Stdio {
+            stdin: of(FileType::Closed),
+            stdout: of(FileType::Closed),
+            stderr: of(FileType::Dir),
+        })
+    );
     agent.assert_no_loss();
 }

@@ -3,8 +3,12 @@
 use sonde_event::Event;
 
 /// Version of the value layout. A value with any other first byte is not
-/// decoded. 2: exec ids packed as integers.
-pub(super) const FORMAT_VERSION: u8 = 2;
+/// decoded. 2: exec ids packed as integers. 3: `Process::stdio`; a value of
+/// format 2 still decodes, without it (`sonde_event::compat`).
+pub(super) const FORMAT_VERSION: u8 = 3;
+
+/// The format before `Process::stdio`.
+const FORMAT_BEFORE_STDIO: u8 = 2;
 
 /// Why a stored value could not be read back.
 #[derive(Debug, thiserror::Error)]
@@ -25,10 +29,13 @@ pub(super) fn encode(event: &Event) -> Result<Vec<u8>, postcard::Error> {
 
 pub(super) fn decode(value: &[u8]) -> Result<Event, DecodeError> {
     let (&version, body) = value.split_first().ok_or(DecodeError::Empty)?;
-    if version != FORMAT_VERSION {
-        return Err(DecodeError::UnknownVersion(version));
-    }
-    let (event, rest) = postcard::take_from_bytes(body)?;
+    let (event, rest) = match version {
+        FORMAT_VERSION => postcard::take_from_bytes::<Event>(body)?,
+        FORMAT_BEFORE_STDIO => {
+            sonde_event::compat::before_stdio(|| postcard::take_from_bytes::<Event>(body))?
+        }
+        _ => return Err(DecodeError::UnknownVersion(version)),
+    };
     if !rest.is_empty() {
         return Err(DecodeError::TrailingBytes(rest.len()));
     }
@@ -38,7 +45,8 @@ pub(super) fn decode(value: &[u8]) -> Result<Event, DecodeError> {
 #[cfg(test)]
 mod tests {
     use sonde_event::{
-        Cgroup, Event, ExitStatus, Namespaces, Origin, Process, ProcessExit, Timestamp,
+        Cgroup, Event, ExitStatus, Namespaces, Origin, Process, ProcessExit, Stdio, StdioFile,
+        Timestamp,
     };
 
     use super::*;
@@ -74,6 +82,7 @@ mod tests {
                 },
                 tty: None,
                 origin: Origin::Procfs,
+                stdio: None,
             },
             status: ExitStatus::from_wait_status(0),
             duration_ns: 1_000_000_000,
@@ -85,6 +94,30 @@ mod tests {
         let value = encode(&exit_event()).unwrap();
         assert_eq!(value[0], FORMAT_VERSION);
         assert_eq!(decode(&value).unwrap(), exit_event());
+    }
+
+    /// `exit_event()` as format 2 (before `stdio`) wrote it.
+    const FORMAT_2_EXIT: &str = "02018080a8b1e39fe7cb170109626f6f743a34323a37002a2a010000000004747275650d2f7573722f62696e2f7472756501047472756500012f80ecbcd4df9fe7cb1701012f000102030002010000008094ebdc03";
+
+    #[test]
+    fn reads_format_2_without_stdio() {
+        let value: Vec<u8> = (0..FORMAT_2_EXIT.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&FORMAT_2_EXIT[i..i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(decode(&value).unwrap(), exit_event());
+        // And the same value with stdio, in today's format, round-trips.
+        let mut with_stdio = exit_event();
+        let Event::ProcessExit(e) = &mut with_stdio else {
+            unreachable!()
+        };
+        let pipe = StdioFile::new(0o010600, 0, 0);
+        e.process.stdio = Some(Stdio {
+            stdin: StdioFile::new(0o140777, 10, 0),
+            stdout: pipe,
+            stderr: pipe,
+        });
+        assert_eq!(decode(&encode(&with_stdio).unwrap()).unwrap(), with_stdio);
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub fn process(pid: u32, binary: &str, argv: &[&str]) -> Process {
         },
         tty: Some("pts/0".to_string()),
         origin: Origin::Exec,
+        stdio: None,
     }
 }
 
