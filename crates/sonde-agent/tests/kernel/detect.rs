@@ -372,6 +372,9 @@ const PER_RULE: &[(&str, &str)] = &[
     ("Shell made a network connection", "bash -c 'exec 3<>/dev/tcp/127.0.0.1/9' 2>/dev/null; true"),
     ("System binary made a network connection", "ln -sf /bin/bash /tmp/eg/md5sum; /tmp/eg/md5sum -c 'exec 3<>/dev/tcp/127.0.0.1/9' 2>/dev/null; true"),
     ("Unexpected outbound from a database", "ln -sf /bin/bash /tmp/eg/mysqld; /tmp/eg/mysqld -c 'exec 3<>/dev/tcp/127.0.0.1/9' 2>/dev/null; true"),
+    // Listening sockets: no netcat here, so python3 runs under nc's name.
+    ("Shell or relay tool listening", "ln -sf /usr/bin/python3 /tmp/eg/nc; /tmp/eg/nc -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));s.listen();s.close()'"),
+    ("Interpreter one-liner listening", "/usr/bin/python3 -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));s.listen();s.close()'"),
     // File and privilege events.
     ("Read sensitive file", "cat /etc/shadow >/dev/null"),
     ("Write below binary dir", "touch /usr/bin/sonde-rule-test"),
