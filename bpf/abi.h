@@ -31,7 +31,8 @@ enum sonde_event_type {
 	SONDE_EVENT_FILE = 8,	  /* file operations on watched paths */
 	SONDE_EVENT_SECURITY = 9, /* privilege, ptrace, memfd, mount, module, bpf, namespaces */
 	SONDE_EVENT_ENFORCE = 10, /* an enforcement the kernel applied */
-	SONDE_EVENT_TYPE_MAX = 11,
+	SONDE_EVENT_LISTEN = 11,  /* a TCP socket started or stopped listening */
+	SONDE_EVENT_TYPE_MAX = 12,
 };
 
 /* sonde_exec_event.flags */
@@ -186,6 +187,25 @@ struct sonde_drop_event {
 	__u32 ifindex;
 	__u32 netns;
 	__u32 len; /* skb->len */
+};
+
+/* sonde_listen_event.state */
+enum sonde_listen_state {
+	SONDE_LISTEN_OPEN = 1,	 /* the socket started listening (listen()) */
+	SONDE_LISTEN_CLOSED = 2, /* a listening socket closed */
+};
+
+/* A TCP socket started or stopped listening. */
+struct sonde_listen_event {
+	struct sonde_event_header hdr;
+	struct sonde_owner owner; /* the listen() caller; pid 0 if it listened before sonde */
+	__u8 addr[16];		  /* local address; IPv4-mapped for IPv4 */
+	__u16 port;		  /* host byte order; 0 if listen() came without bind() */
+	__u16 family;		  /* AF_INET, AF_INET6 */
+	__u32 netns;
+	__u32 backlog; /* sk_max_ack_backlog */
+	__u8 state;    /* enum sonde_listen_state */
+	__u8 _pad[3];
 };
 
 /*

@@ -3,7 +3,8 @@
  * TCP connections and packet drops on tracepoints only:
  *  - sock:inet_sock_set_state (raw): connection lifecycle; the connect()ing
  *    process owns an active open, the listening process a passive one;
- *    totals read from struct tcp_sock (CO-RE) at close;
+ *    totals read from struct tcp_sock (CO-RE) at close; a socket that starts
+ *    or stops listening is reported with its owner;
  *  - sock:sock_send_length / sock_recv_length: process context for every
  *    send and receive, so an accepted socket is attributed to the process
  *    that uses it, and long-lived connections report periodically;
@@ -63,6 +64,18 @@ struct {
 	__type(value, struct sonde_owner);
 } listeners SEC(".maps");
 
+/*
+ * Each listening socket's owner, by struct sock *, for its close record: the
+ * close may run in another task (or at exit), and listeners keyed by (netns,
+ * port) may share a port (SO_REUSEPORT, IPv4 and IPv6).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u64);
+	__type(value, struct sonde_owner);
+} listen_socks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 16);
@@ -92,6 +105,7 @@ struct {
 /* Keeps the ABI structs in the object's BTF for the generated skeleton types. */
 struct sonde_tcp_event _abi_tcp = {};
 struct sonde_drop_event _abi_drop = {};
+struct sonde_listen_event _abi_listen = {};
 struct sonde_udp_key _abi_udp_key = {};
 struct sonde_udp_counts _abi_udp_counts = {};
 struct sonde_port_key _abi_port_key = {};
@@ -147,6 +161,25 @@ static __always_inline void emit_tcp(struct sock *sk, struct conn *c, __u8 repor
 	output(&ev, sizeof(ev), SONDE_EVENT_TCP);
 }
 
+/* A socket started (SONDE_LISTEN_OPEN) or stopped listening; @owner may be NULL. */
+static __always_inline void emit_listen(struct sock *sk, struct sonde_owner *owner, __u8 state)
+{
+	struct sonde_listen_event ev = {};
+	struct sonde_tuple t = {};
+
+	fill_header(&ev.hdr, SONDE_EVENT_LISTEN, sizeof(ev));
+	sock_tuple(&t, sk);
+	__builtin_memcpy(ev.addr, t.saddr, sizeof(ev.addr));
+	ev.port = t.sport;
+	ev.family = t.family;
+	ev.netns = sock_netns(sk);
+	ev.backlog = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	ev.state = state;
+	if (owner)
+		ev.owner = *owner;
+	output(&ev, sizeof(ev), SONDE_EVENT_LISTEN);
+}
+
 static __always_inline void track(__u64 sk, struct sonde_owner *owner, __u8 direction)
 {
 	struct conn c = {
@@ -181,9 +214,14 @@ int handle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 	lk.netns = sock_netns(sk);
 	lk.port = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	if (new == TCP_LISTEN) {
+		/* listen() runs in the caller; sk_max_ack_backlog is already set. */
 		current_owner(&owner, SONDE_OWNER_LISTENER);
 		bpf_map_update_elem(&listeners, &lk, &owner, BPF_ANY);
+		bpf_map_update_elem(&listen_socks, &key, &owner, BPF_ANY);
+		emit_listen(sk, &owner, SONDE_LISTEN_OPEN);
 	} else if (old == TCP_LISTEN && new == TCP_CLOSE) {
+		emit_listen(sk, bpf_map_lookup_elem(&listen_socks, &key), SONDE_LISTEN_CLOSED);
+		bpf_map_delete_elem(&listen_socks, &key);
 		bpf_map_delete_elem(&listeners, &lk);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		/* A passive open: the child is cloned from the listener. */

@@ -3,10 +3,14 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use sonde_bpf::abi::{DropEvent, TcpEvent, Tuple, DIR_ACCEPT, DIR_CONNECT, REPORT_INTERIM};
+use sonde_bpf::abi::{
+    DropEvent, ListenEvent as ListenRecord, TcpEvent, Tuple, DIR_ACCEPT, DIR_CONNECT, LISTEN_OPEN,
+    REPORT_INTERIM,
+};
 use sonde_bpf::DropReasons;
 use sonde_event::{
-    protocol_name, Direction, Endpoint, Interface, PacketDrop, TcpConnection, TcpEnd,
+    protocol_name, Direction, Endpoint, Interface, IpFamily, ListenEvent, ListenState, PacketDrop,
+    TcpConnection, TcpEnd,
 };
 
 use crate::clock::BootClock;
@@ -90,6 +94,14 @@ impl NetworkEvents {
         }
     }
 
+    pub fn listen(&self, table: &ProcessTable, ev: &ListenRecord) -> ListenEvent {
+        listen_event(
+            self.clock.to_wall(ev.hdr.ktime_ns),
+            table.owner(&ev.owner),
+            ev,
+        )
+    }
+
     pub fn drop(&self, table: &ProcessTable, ev: &DropEvent) -> PacketDrop {
         let (source, destination) = endpoints(&ev.tuple);
         PacketDrop {
@@ -110,6 +122,35 @@ impl NetworkEvents {
             length: ev.len,
             netns: ev.netns,
         }
+    }
+}
+
+/// A listen record as an event, with its time and owner resolved.
+fn listen_event(
+    time: sonde_event::Timestamp,
+    process: Option<sonde_event::Workload>,
+    ev: &ListenRecord,
+) -> ListenEvent {
+    const AF_INET: u16 = 2;
+    ListenEvent {
+        time,
+        state: if ev.state == LISTEN_OPEN {
+            ListenState::Listen
+        } else {
+            ListenState::Closed
+        },
+        local: Endpoint {
+            ip: Ipv6Addr::from(ev.addr).to_canonical(),
+            port: ev.port,
+        },
+        family: if ev.family == AF_INET {
+            IpFamily::Ipv4
+        } else {
+            IpFamily::Ipv6
+        },
+        process,
+        backlog: ev.backlog,
+        netns: ev.netns,
     }
 }
 
@@ -208,5 +249,48 @@ mod tests {
         assert_eq!(tcp_end(&ev(1, 0, 1, 0)), TcpEnd::ResetSent);
         assert_eq!(tcp_end(&ev(9, 0, 0, 0)), TcpEnd::Closed);
         assert_eq!(tcp_end(&ev(1, 0, 0, 0)), TcpEnd::Aborted);
+    }
+
+    #[test]
+    fn listen_records_become_listen_events() {
+        use sonde_bpf::abi::LISTEN_CLOSED;
+        let mut v4 = [0u8; 16];
+        v4[10..].copy_from_slice(&[0xff, 0xff, 127, 0, 0, 1]);
+        let rec = ListenRecord {
+            addr: v4,
+            port: 8080,
+            family: 2,
+            netns: 7,
+            backlog: 4096,
+            state: LISTEN_OPEN,
+            ..ListenRecord::default()
+        };
+        let e = listen_event(sonde_event::Timestamp(5), None, &rec);
+        assert_eq!(
+            e,
+            ListenEvent {
+                time: sonde_event::Timestamp(5),
+                state: ListenState::Listen,
+                local: Endpoint {
+                    ip: "127.0.0.1".parse().unwrap(),
+                    port: 8080
+                },
+                family: IpFamily::Ipv4,
+                process: None,
+                backlog: 4096,
+                netns: 7,
+            }
+        );
+        let v6 = ListenRecord {
+            addr: std::net::Ipv6Addr::LOCALHOST.octets(),
+            family: 10,
+            state: LISTEN_CLOSED,
+            ..rec
+        };
+        let e = listen_event(sonde_event::Timestamp(6), None, &v6);
+        assert_eq!(
+            (e.state, e.family, e.local.ip.to_string()),
+            (ListenState::Closed, IpFamily::Ipv6, "::1".to_string())
+        );
     }
 }

@@ -131,6 +131,10 @@ fn handle(p: &mut Processor, bytes: &[u8], stats: &Stats, out: &mut Vec<Event>) 
             }
             out.push(Event::TcpConnection(connection));
         }
+        Ok(Record::Listen(listen)) => {
+            stats.listen_events.fetch_add(1, Relaxed);
+            out.push(Event::Listen(p.network.listen(&p.table, &listen)));
+        }
         Ok(Record::Drop(drop)) => {
             stats.drop_events.fetch_add(1, Relaxed);
             out.push(Event::PacketDrop(p.network.drop(&p.table, &drop)));

@@ -22,6 +22,7 @@ use sonde_bpf::decode::DecodeError;
 /// Kernel record types by ABI number, as metric labels.
 pub const RECORD_TYPES: [&str; EVENT_TYPE_MAX as usize] = [
     "none", "exec", "exit", "fork", "tcp", "drop", "data", "sample", "file", "security", "enforce",
+    "listen",
 ];
 
 /// `abi::NET_*` counters, as metric names.
@@ -56,6 +57,8 @@ pub struct Stats {
     pub tcp_events: AtomicU64,
     pub drop_events: AtomicU64,
     pub udp_events: AtomicU64,
+    /// Listening sockets opened and closed.
+    pub listen_events: AtomicU64,
     /// The network programs' own counters (`NET_COUNTERS`).
     pub net: [AtomicU64; NET_COUNTER_MAX as usize],
     /// Every drop the kernel made, by reason name (records or not).
@@ -154,6 +157,7 @@ impl Stats {
             tcp_events: self.tcp_events.load(Relaxed),
             drop_events: self.drop_events.load(Relaxed),
             udp_events: self.udp_events.load(Relaxed),
+            listen_events: self.listen_events.load(Relaxed),
             net: NET_COUNTERS
                 .iter()
                 .zip(&self.net)
@@ -251,6 +255,8 @@ pub struct StatsSnapshot {
     pub tcp_events: u64,
     pub drop_events: u64,
     pub udp_events: u64,
+    #[serde(default)]
+    pub listen_events: u64,
     pub net: BTreeMap<String, u64>,
     pub drops_by_reason: BTreeMap<String, u64>,
     pub kernel_skipped_runs: BTreeMap<String, u64>,
@@ -351,6 +357,7 @@ impl StatsSnapshot {
                 ("{type=\"tcp_connection\"}".into(), self.tcp_events),
                 ("{type=\"packet_drop\"}".into(), self.drop_events),
                 ("{type=\"udp_flow\"}".into(), self.udp_events),
+                ("{type=\"listen\"}".into(), self.listen_events),
                 ("{type=\"request\"}".into(), self.requests.requests),
             ],
         );

@@ -134,6 +134,7 @@ fn identity(event: &Event) -> Identity {
         | Event::Security(_)
         | Event::Alert(_) => (0, 0),
         Event::Enforcement(e) => (0, e.destination.map_or(0, |d| d.port)),
+        Event::Listen(l) => (l.local.port, 0),
     };
     (
         event.time().0,

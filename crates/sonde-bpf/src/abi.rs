@@ -26,8 +26,9 @@ pub const EVENT_SAMPLE: u16 = 7;
 pub const EVENT_FILE: u16 = 8;
 pub const EVENT_SECURITY: u16 = 9;
 pub const EVENT_ENFORCE: u16 = 10;
+pub const EVENT_LISTEN: u16 = 11;
 /// One past the largest event type: the length of the kernel's `lost` array.
-pub const EVENT_TYPE_MAX: u32 = 11;
+pub const EVENT_TYPE_MAX: u32 = 12;
 
 pub const DIR_CONNECT: u8 = 1;
 pub const DIR_ACCEPT: u8 = 2;
@@ -297,6 +298,29 @@ pub struct SampleEvent {
     pub comm: [u8; 16],
 }
 
+pub const LISTEN_OPEN: u8 = 1;
+pub const LISTEN_CLOSED: u8 = 2;
+
+/// A TCP socket started (`LISTEN_OPEN`) or stopped (`LISTEN_CLOSED`) listening.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListenEvent {
+    pub hdr: EventHeader,
+    /// The listen() caller; `OWNER_NONE` when it listened before sonde.
+    pub owner: Owner,
+    /// IPv4-mapped for IPv4.
+    pub addr: [u8; 16],
+    /// Host byte order; 0 when listen() came without bind().
+    pub port: u16,
+    pub family: u16,
+    pub netns: u32,
+    /// `sk_max_ack_backlog`.
+    pub backlog: u32,
+    /// `LISTEN_*`.
+    pub state: u8,
+    pub _pad: [u8; 3],
+}
+
 /// Key of the kernel's `udp_flows` map: one UDP flow as one end sees it.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -487,6 +511,18 @@ same_layout!(
     ifindex = ifindex,
     netns = netns,
     len = len
+);
+same_layout!(
+    ListenEvent,
+    net_btf::sonde_listen_event,
+    hdr = hdr,
+    owner = owner,
+    addr = addr,
+    port = port,
+    family = family,
+    netns = netns,
+    backlog = backlog,
+    state = state
 );
 
 // ---- security events (issue 7) ----
@@ -917,6 +953,9 @@ mod tests {
         assert_eq!(value("SONDE_EVENT_FILE"), u64::from(EVENT_FILE));
         assert_eq!(value("SONDE_EVENT_SECURITY"), u64::from(EVENT_SECURITY));
         assert_eq!(value("SONDE_EVENT_ENFORCE"), u64::from(EVENT_ENFORCE));
+        assert_eq!(value("SONDE_EVENT_LISTEN"), u64::from(EVENT_LISTEN));
+        assert_eq!(value("SONDE_LISTEN_OPEN"), u64::from(LISTEN_OPEN));
+        assert_eq!(value("SONDE_LISTEN_CLOSED"), u64::from(LISTEN_CLOSED));
         for (name, ours) in [
             ("SONDE_ENFORCE_PATH_MAX", ENFORCE_PATH_MAX as u32),
             ("SONDE_ENFORCE_ANCESTRY_MAX", ENFORCE_ANCESTRY_MAX),

@@ -9,6 +9,7 @@ use crate::abi::{
     EVENT_FORK, EVENT_SAMPLE, EVENT_TCP, STACK_COPY, STACK_DEPTH,
 };
 use crate::abi::{FileEvent, SecurityEvent, EVENT_FILE, EVENT_SECURITY};
+use crate::abi::{ListenEvent, EVENT_LISTEN};
 
 /// One decoded record, borrowing its strings from the ring buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub enum Record<'a> {
     Security(SecurityRecord<'a>),
     /// An enforcement (or a dry run of one); fixed size.
     Enforce(EnforceEvent),
+    /// A TCP socket started or stopped listening; fixed size.
+    Listen(ListenEvent),
 }
 
 /// One CPU sample: its stacks as the kernel unwound them, and the copied
@@ -135,6 +138,9 @@ pub fn decode(bytes: &[u8]) -> Result<Record<'_>, DecodeError> {
         EVENT_SECURITY => decode_security(bytes).map(Record::Security),
         EVENT_ENFORCE => read(bytes)
             .map(Record::Enforce)
+            .ok_or(DecodeError::Short(bytes.len())),
+        EVENT_LISTEN => read(bytes)
+            .map(Record::Listen)
             .ok_or(DecodeError::Short(bytes.len())),
         other => Err(DecodeError::UnknownType(other)),
     }
@@ -547,5 +553,47 @@ mod tests {
         let size = bad.len() as u32;
         bad[4..8].copy_from_slice(&size.to_ne_bytes());
         assert_eq!(decode(&bad), Err(DecodeError::Overrun));
+    }
+
+    #[test]
+    fn decodes_a_listen_record_and_rejects_a_short_one() {
+        use crate::abi::{Owner, LISTEN_CLOSED, LISTEN_OPEN};
+        let mut addr = [0u8; 16];
+        addr[10..].copy_from_slice(&[0xff, 0xff, 127, 0, 0, 1]);
+        let event = ListenEvent {
+            hdr: EventHeader {
+                kind: EVENT_LISTEN,
+                version: ABI_VERSION,
+                size: size_of::<ListenEvent>() as u32,
+                ktime_ns: 11,
+            },
+            owner: Owner {
+                pid: 4242,
+                from: 2,
+                start_ns: 99,
+                comm: *b"python3\0\0\0\0\0\0\0\0\0",
+            },
+            addr,
+            port: 8080,
+            family: 2,
+            netns: 4026531840,
+            backlog: 128,
+            state: LISTEN_OPEN,
+            _pad: [0; 3],
+        };
+        let bytes = bytes_of(&event).to_vec();
+        assert_eq!(decode(&bytes), Ok(Record::Listen(event)));
+        let closed = ListenEvent {
+            state: LISTEN_CLOSED,
+            ..event
+        };
+        assert_eq!(decode(bytes_of(&closed)), Ok(Record::Listen(closed)));
+        // A record that says it is shorter than the struct is refused.
+        let mut short = bytes.clone();
+        short[4..8].copy_from_slice(&16u32.to_ne_bytes());
+        assert_eq!(decode(&short), Err(DecodeError::Short(16)));
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len]).is_err(), "len {len}");
+        }
     }
 }

@@ -71,7 +71,8 @@ fn exec_and_exit_records_arrive_with_exact_contents() {
                 | Record::Sample(_)
                 | Record::File(_)
                 | Record::Security(_)
-                | Record::Enforce(_) => {
+                | Record::Enforce(_)
+                | Record::Listen(_) => {
                     unreachable!("not from the process programs")
                 }
             };

@@ -25,10 +25,11 @@ pub enum EventKind {
     Security,
     Alert,
     Enforcement,
+    Listen,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::ProcessExec,
         EventKind::ProcessExit,
         EventKind::TcpConnection,
@@ -40,6 +41,7 @@ impl EventKind {
         EventKind::Security,
         EventKind::Alert,
         EventKind::Enforcement,
+        EventKind::Listen,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +57,7 @@ impl EventKind {
             EventKind::Security => "security",
             EventKind::Alert => "alert",
             EventKind::Enforcement => "enforcement",
+            EventKind::Listen => "listen",
         }
     }
 
@@ -72,6 +75,7 @@ impl EventKind {
             EventKind::Security => "security",
             EventKind::Alert => "alert",
             EventKind::Enforcement => "enforce",
+            EventKind::Listen => "listen",
         }
     }
 }
@@ -166,7 +170,8 @@ struct Flow<'a> {
     from: Option<Endpoint>,
     to: Option<Endpoint>,
     protocol: &'a str,
-    verdict: Verdict,
+    /// None for a listening socket, which carries no packets.
+    verdict: Option<Verdict>,
     reason: Option<&'a str>,
 }
 
@@ -178,7 +183,7 @@ fn flow(event: &Event) -> Option<Flow<'_>> {
                 from: Some(from),
                 to: Some(to),
                 protocol: "tcp",
-                verdict: Verdict::Forwarded,
+                verdict: Some(Verdict::Forwarded),
                 reason: None,
             })
         }
@@ -186,21 +191,29 @@ fn flow(event: &Event) -> Option<Flow<'_>> {
             from: d.source,
             to: d.destination,
             protocol: &d.protocol,
-            verdict: Verdict::Dropped,
+            verdict: Some(Verdict::Dropped),
             reason: Some(&d.reason),
         }),
         Event::UdpFlow(u) => Some(Flow {
             from: Some(u.local),
             to: Some(u.remote),
             protocol: "udp",
-            verdict: Verdict::Forwarded,
+            verdict: Some(Verdict::Forwarded),
             reason: None,
         }),
         Event::Request(r) => Some(Flow {
             from: Some(r.client),
             to: Some(r.server),
             protocol: r.protocol.as_str(),
-            verdict: Verdict::Forwarded,
+            verdict: Some(Verdict::Forwarded),
+            reason: None,
+        }),
+        // A listener is the server end of the connections it will accept.
+        Event::Listen(l) => Some(Flow {
+            from: None,
+            to: Some(l.local),
+            protocol: "tcp",
+            verdict: None,
             reason: None,
         }),
         Event::ProcessExec(_)
@@ -284,7 +297,7 @@ impl EventFilter {
                 .protocol
                 .as_deref()
                 .is_none_or(|p| p.eq_ignore_ascii_case(f.protocol))
-            && self.verdict.is_none_or(|v| v == f.verdict)
+            && self.verdict.is_none_or(|v| f.verdict == Some(v))
             && self
                 .drop_reason
                 .as_deref()

@@ -27,6 +27,7 @@ pub use network::{
     protocol_name, Direction, Endpoint, Interface, PacketDrop, TcpConnection, TcpEnd, UdpFlow,
     Workload,
 };
+pub use network::{IpFamily, ListenEvent, ListenState};
 pub use process::{
     Ancestor, Cgroup, ExitStatus, FileType, Namespaces, Origin, Process, ProcessExec, ProcessExit,
     SocketFamily, Stdio, StdioFile,
@@ -72,6 +73,8 @@ pub enum Event {
     Alert(Box<Alert>),
     /// The kernel enforced a policy (or, dry run, would have).
     Enforcement(Box<Enforcement>),
+    /// A TCP socket started or stopped listening.
+    Listen(ListenEvent),
 }
 
 /// The process an event is about, whatever the event's type.
@@ -123,6 +126,7 @@ impl Event {
             Event::Security(e) => e.time,
             Event::Alert(e) => e.time,
             Event::Enforcement(e) => e.time,
+            Event::Listen(e) => e.time,
         }
     }
 
@@ -139,6 +143,7 @@ impl Event {
             Event::Security(_) => EventKind::Security,
             Event::Alert(_) => EventKind::Alert,
             Event::Enforcement(_) => EventKind::Enforcement,
+            Event::Listen(_) => EventKind::Listen,
         }
     }
 
@@ -160,6 +165,7 @@ impl Event {
             Event::Security(e) => Some((&e.process).into()),
             Event::Alert(e) => e.process.as_ref().map(Into::into),
             Event::Enforcement(e) => e.process.as_ref().map(Into::into),
+            Event::Listen(e) => e.process.as_ref().map(Into::into),
         }
     }
 

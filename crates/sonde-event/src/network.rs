@@ -1,5 +1,5 @@
-//! Network events: TCP connections (at close, and periodically while open)
-//! and packet drops with the kernel's reason.
+//! Network events: TCP connections (at close, and periodically while open),
+//! listening sockets, and packet drops with the kernel's reason.
 
 use std::net::IpAddr;
 
@@ -116,6 +116,54 @@ impl TcpConnection {
             Direction::Connect | Direction::Unknown => (self.local, self.remote),
         }
     }
+}
+
+/// Whether a listening socket opened or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenState {
+    /// listen() made the socket a listener.
+    Listen,
+    /// The listener closed (close(), shutdown(), the owner's exit, or a
+    /// listen() that failed after the socket had started listening).
+    Closed,
+}
+
+impl ListenState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListenState::Listen => "listen",
+            ListenState::Closed => "closed",
+        }
+    }
+}
+
+/// An address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IpFamily {
+    Ipv4,
+    /// An IPv6 socket (which may also take IPv4 connections, unless it is
+    /// IPV6_V6ONLY).
+    Ipv6,
+}
+
+/// A TCP socket started or stopped listening.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ListenEvent {
+    pub time: Timestamp,
+    pub state: ListenState,
+    /// The address and port listened on (`0.0.0.0`/`::` for any); port 0
+    /// when listen() came without bind() (the kernel picks it later).
+    pub local: Endpoint,
+    pub family: IpFamily,
+    /// The process that called listen(), when known (also on the close,
+    /// which may run in another task).
+    pub process: Option<Workload>,
+    /// The accept queue's bound (listen()'s backlog, capped by somaxconn).
+    pub backlog: u32,
+    /// Network namespace inode.
+    pub netns: u32,
 }
 
 /// A UDP flow's totals since it was first seen, reported each interval in

@@ -118,6 +118,7 @@ impl ServiceMap {
                 | Event::Profile(_)
                 | Event::Alert(_)
                 | Event::Enforcement(_)
+                | Event::Listen(_)
                 | Event::File(_)
                 | Event::Security(_) => {}
             }

@@ -146,6 +146,20 @@ fn udp_line(u: &UdpFlow) -> String {
     )
 }
 
+/// `127.0.0.1:8000 (python3 pid=7) LISTEN backlog=5` or `… CLOSED`.
+fn listen_line(l: &sonde_event::ListenEvent) -> String {
+    let state = match l.state {
+        sonde_event::ListenState::Listen => "LISTEN",
+        sonde_event::ListenState::Closed => "CLOSED",
+    };
+    format!(
+        "{}{} tcp {state} backlog={}",
+        endpoint(Some(&l.local)),
+        owner(l.process.as_ref()),
+        l.backlog
+    )
+}
+
 /// A profile window: its size and hottest sampled function.
 /// `KILL /tmp/x pid=12 rule=no-nc` or `DENY-CONNECT 10.0.0.1:443 … (dry run)`.
 fn enforcement_line(e: &sonde_event::Enforcement) -> String {
@@ -310,6 +324,7 @@ fn describe(event: &Event) -> String {
         Event::Request(r) => request::line(r),
         Event::Profile(p) => profile_line(p),
         Event::Enforcement(e) => enforcement_line(e),
+        Event::Listen(l) => listen_line(l),
         Event::File(f) => file_line(f),
         Event::Security(s) => security_line(s),
         Event::Alert(a) => alert::line(a),
@@ -392,6 +407,7 @@ fn event_row(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
         Event::Request(r) => request::line(r),
         Event::Profile(p) => profile_line(p),
         Event::Enforcement(e) => enforcement_line(e),
+        Event::Listen(l) => listen_line(l),
         Event::File(f) => file_line(f),
         Event::Security(s) => security_line(s),
         Event::Alert(a) => alert::line(a),

@@ -10,6 +10,7 @@
 //! | TCP connection, this host connected | `connect` |
 //! | TCP connection, this host accepted | `accept` |
 //! | TCP connection opened before sonde | `tcp` |
+//! | a TCP socket started listening / a listener closed | `listen` / `close` |
 //! | UDP flow | `udp` |
 //! | packet drop | `packet_drop` |
 //! | request (HTTP, DNS) | `request` |
@@ -41,7 +42,10 @@
 //! binary is a descriptor path (`/dev/fd/N`, `/proc/self/fd/N`) or a
 //! `memfd:` name: the kernel names an `fexecve` by its fd. `fd.*` on TCP/UDP:
 //! `fd.sip`/`fd.sport` the local end, `fd.dip`/`fd.dport` the remote end,
-//! `fd.name` `sip:sport->dip:dport`, `fd.typechar` `4` or `6`.
+//! `fd.name` `sip:sport->dip:dport`, `fd.typechar` `4` or `6`. On a listen
+//! or listener close: `fd.sip`/`fd.sport` the address and port listened on,
+//! `fd.name` `sip:sport`, `fd.l4proto` `tcp`, no `fd.dip`/`fd.dport`; `proc.*`
+//! is the process that called listen(), also on the close.
 //! `container.id` is the first 12 characters of the id, `host` outside.
 //! `proc.stdin.type`, `proc.stdout.type` and `proc.stderr.type` are what
 //! fds 0, 1 and 2 were at exec ([`sonde_event::FileType`]: `file`, `dir`,
@@ -57,6 +61,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use sonde_event::ListenState;
 use sonde_event::{
     capability_names, Ancestor, Container, Direction, Endpoint, Event, FileEvent, FileOperation,
     SecurityDetail, SecurityEvent, SecurityKind, Stdio, TcpEnd,
@@ -182,6 +187,10 @@ pub fn evt_type(event: &Event) -> Option<&'static str> {
             SecurityKind::BpfProgLoad => "bpf",
             k => k.as_str(),
         },
+        Event::Listen(l) => match l.state {
+            ListenState::Listen => "listen",
+            ListenState::Closed => "close",
+        },
         Event::Profile(_) | Event::Alert(_) | Event::Enforcement(_) => return None,
     })
 }
@@ -258,6 +267,14 @@ impl<'a> EventView<'a> {
             Event::Request(r) => Some((r.client, r.server, "tcp")),
             Event::PacketDrop(d) => Some((d.destination?, d.source?, "ip")),
             _ => None,
+        }
+    }
+
+    /// The local end and the transport: a network event's, or a listener's.
+    fn local(&self) -> Option<(Endpoint, &'static str)> {
+        match self.event {
+            Event::Listen(l) => Some((l.local, "tcp")),
+            _ => self.ends().map(|(l, _, proto)| (l, proto)),
         }
     }
 }
@@ -492,20 +509,23 @@ impl EventFields for EventView<'_> {
                 None => s("host"),
             },
             F::FdDirectory | F::FdFilename => return None,
-            F::FdName => {
-                let (l, r, _) = self.ends()?;
-                owned(format!("{}->{}", endpoint_text(l), endpoint_text(r)))
-            }
-            F::FdTypechar => match self.ends()?.0.ip {
+            F::FdName => match self.event {
+                Event::Listen(l) => owned(endpoint_text(l.local)),
+                _ => {
+                    let (l, r, _) = self.ends()?;
+                    owned(format!("{}->{}", endpoint_text(l), endpoint_text(r)))
+                }
+            },
+            F::FdTypechar => match self.local()?.0.ip {
                 IpAddr::V4(_) => s("4"),
                 IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => s("4"),
                 IpAddr::V6(_) => s("6"),
             },
-            F::FdSip => owned(ip_text(self.ends()?.0.ip)),
-            F::FdSport => num(self.ends()?.0.port),
+            F::FdSip => owned(ip_text(self.local()?.0.ip)),
+            F::FdSport => num(self.local()?.0.port),
             F::FdDip => owned(ip_text(self.ends()?.1.ip)),
             F::FdDport => num(self.ends()?.1.port),
-            F::FdL4proto => s(self.ends()?.2),
+            F::FdL4proto => s(self.local()?.1),
             _ => return None,
         })
     }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::detect::sample::{ancestor, connect, exec, file, process};
+use crate::detect::sample::{ancestor, connect, exec, file, listen, process};
 use sonde_event::FileOperation;
 
 fn str_of(v: Option<FieldValue<'_>>) -> Option<String> {
@@ -159,6 +159,38 @@ fn connections_take_process_details_from_the_lineage() {
     );
     assert_eq!(v.field(FieldId::ProcArgs, None), None);
     assert_eq!(v.field(FieldId::ProcPname, None), None);
+}
+
+#[test]
+fn listeners_map_to_listen_and_close_with_their_local_end() {
+    let mut lineage = Lineage::new(100);
+    let users = Users::default();
+    let p = process(950, 1, "nc", "/usr/bin/nc", &["nc", "-l", "4444"]);
+    if let Event::ProcessExec(e) = exec(1, p.clone(), vec![ancestor(1, "/sbin/init")]) {
+        lineage.on_exec(&e);
+    }
+    let ev = listen(2, &p, "0.0.0.0", 4444, false);
+    let v = EventView::new(&ev, &lineage, &users).unwrap();
+    let f = |id| str_of(v.field(id, None));
+    assert_eq!(f(FieldId::EvtType).as_deref(), Some("listen"));
+    assert_eq!(f(FieldId::ProcName).as_deref(), Some("nc"));
+    assert_eq!(f(FieldId::ProcArgs).as_deref(), Some("-l 4444"));
+    assert_eq!(f(FieldId::ProcPname).as_deref(), Some("init"));
+    assert_eq!(f(FieldId::FdSip).as_deref(), Some("0.0.0.0"));
+    assert_eq!(f(FieldId::FdSport).as_deref(), Some("4444"));
+    assert_eq!(f(FieldId::FdName).as_deref(), Some("0.0.0.0:4444"));
+    assert_eq!(f(FieldId::FdTypechar).as_deref(), Some("4"));
+    assert_eq!(f(FieldId::FdL4proto).as_deref(), Some("tcp"));
+    assert_eq!(f(FieldId::FdDip), None);
+    assert_eq!(f(FieldId::FdDport), None);
+    assert_eq!(f(FieldId::EvtRes).as_deref(), Some("0"));
+    let ev = listen(3, &p, "::1", 8080, true);
+    let v = EventView::new(&ev, &lineage, &users).unwrap();
+    let f = |id| str_of(v.field(id, None));
+    assert_eq!(f(FieldId::EvtType).as_deref(), Some("close"));
+    assert_eq!(f(FieldId::FdName).as_deref(), Some("[::1]:8080"));
+    assert_eq!(f(FieldId::FdSip).as_deref(), Some("::1"));
+    assert_eq!(f(FieldId::FdTypechar).as_deref(), Some("6"));
 }
 
 #[test]

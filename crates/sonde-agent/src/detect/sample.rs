@@ -130,3 +130,27 @@ pub fn file(
         truncated: false,
     }))
 }
+
+/// `p` listening on (or, `closed`, no longer on) `ip`:`port`.
+pub fn listen(time_ns: u64, p: &Process, ip: &str, port: u16, closed: bool) -> Event {
+    Event::Listen(sonde_event::ListenEvent {
+        time: Timestamp(time_ns),
+        state: if closed {
+            sonde_event::ListenState::Closed
+        } else {
+            sonde_event::ListenState::Listen
+        },
+        local: Endpoint {
+            ip: ip.parse().unwrap(),
+            port,
+        },
+        family: if ip.contains(':') {
+            sonde_event::IpFamily::Ipv6
+        } else {
+            sonde_event::IpFamily::Ipv4
+        },
+        process: Some(workload(p)),
+        backlog: 128,
+        netns: 1,
+    })
+}

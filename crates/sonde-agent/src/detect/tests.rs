@@ -11,7 +11,7 @@ use sonde_event::{AlertPriority, Event, FileOperation};
 
 use super::fields::Users;
 use super::reload::{load, RuleSources, RulesControl, RulesError};
-use super::sample::{ancestor, connect, exec, file, process};
+use super::sample::{ancestor, connect, exec, file, listen, process};
 use super::Detector;
 use crate::stats::Stats;
 
@@ -154,6 +154,57 @@ fn a_shell_on_a_socket_is_a_reverse_shell() {
     let mut unknown = process(23, 1, "sh", "/usr/bin/sh", &["sh", "-i"]);
     unknown.stdio = None;
     assert!(fired(&mut d, &stats, &exec(23, unknown, vec![])).is_empty());
+}
+
+#[test]
+fn listen_rules_fire_on_bind_shells_not_on_servers() {
+    let stats = Stats::default();
+    let mut d = Detector::new(load(&defaults()).unwrap(), Users::default());
+    let mut seen = |p: &sonde_event::Process| {
+        if let Event::ProcessExec(e) = exec(1, p.clone(), vec![ancestor(1, "/sbin/init")]) {
+            d.evaluate(&Event::ProcessExec(e), &stats.detect);
+        }
+    };
+    let nc = process(30, 1, "nc", "/usr/bin/nc", &["nc", "-lp", "4444"]);
+    let one_liner = process(
+        31,
+        1,
+        "python3",
+        "/usr/bin/python3",
+        &[
+            "python3",
+            "-c",
+            "import socket;s=socket.socket();s.bind(('',4444));s.listen()",
+        ],
+    );
+    let http_server = process(
+        32,
+        1,
+        "python3",
+        "/usr/bin/python3",
+        &["python3", "-m", "http.server", "8000"],
+    );
+    let nginx = process(33, 1, "nginx", "/usr/sbin/nginx", &["nginx"]);
+    for p in [&nc, &one_liner, &http_server, &nginx] {
+        seen(p);
+    }
+    assert_eq!(
+        fired(&mut d, &stats, &listen(2, &nc, "0.0.0.0", 4444, false)),
+        ["Shell or relay tool listening"]
+    );
+    assert_eq!(
+        fired(&mut d, &stats, &listen(3, &one_liner, "::", 4444, false)),
+        ["Interpreter one-liner listening"]
+    );
+    assert!(fired(
+        &mut d,
+        &stats,
+        &listen(4, &http_server, "0.0.0.0", 8000, false)
+    )
+    .is_empty());
+    assert!(fired(&mut d, &stats, &listen(5, &nginx, "0.0.0.0", 80, false)).is_empty());
+    // The listener's close is not a new listener.
+    assert!(fired(&mut d, &stats, &listen(6, &nc, "0.0.0.0", 4444, true)).is_empty());
 }
 
 #[test]

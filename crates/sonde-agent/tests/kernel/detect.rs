@@ -382,6 +382,9 @@ const PER_RULE: &[(&str, &str)] = &[
     ("Unexpected outbound from a database", "ln -sf /bin/bash /tmp/eg/mysqld; /tmp/eg/mysqld -c 'exec 3<>/dev/tcp/127.0.0.1/9' 2>/dev/null; true"),
     // A shell on both ends of a loopback TCP connection the action itself listens on.
     ("Reverse shell", "python3 -c 'import socket,subprocess;l=socket.create_server((\"127.0.0.1\",0));c=socket.create_connection(l.getsockname());s,_=l.accept();subprocess.run([\"/bin/sh\",\"-c\",\"true; true\"],stdin=c,stdout=c)'"),
+    // Listening sockets: python3 under nc's name listens and closes at once.
+    ("Shell or relay tool listening", "ln -sf /usr/bin/python3 /tmp/eg/nc; /tmp/eg/nc -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));s.listen();s.close()'"),
+    ("Interpreter one-liner listening", "/usr/bin/python3 -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));s.listen();s.close()'"),
     // File and privilege events.
     ("Read sensitive file", "cat /etc/shadow >/dev/null"),
     ("Write below binary dir", "touch /usr/bin/sonde-rule-test"),

@@ -11,6 +11,7 @@ mod cgroups;
 mod detect;
 mod enforce;
 mod lifecycle;
+mod listen;
 mod metrics;
 mod network;
 mod profile;

@@ -254,3 +254,32 @@ fn new_fields_are_optional_in_json() {
     assert_eq!(f.path.as_deref(), Some("/api"));
     assert_eq!(f.min_latency_ns, Some(250));
 }
+
+#[test]
+fn a_listener_matches_its_port_address_protocol_and_process_but_no_verdict() {
+    let listen = Event::Listen(crate::ListenEvent {
+        time: Timestamp(1_000),
+        state: crate::ListenState::Listen,
+        local: endpoint("[::1]:8080"),
+        family: crate::IpFamily::Ipv6,
+        process: Some(workload(30, "nc", None)),
+        backlog: 128,
+        netns: 0,
+    });
+    let f = |tune: fn(&mut EventFilter)| {
+        let mut filter = EventFilter::default();
+        tune(&mut filter);
+        filter.matches(&listen)
+    };
+    assert_eq!("listen".parse::<EventKind>(), Ok(EventKind::Listen));
+    assert!(f(|x| x.kinds = vec![EventKind::Listen]));
+    assert!(!f(|x| x.kinds = vec![EventKind::TcpConnection]));
+    assert!(f(|x| x.port = Some(8080)));
+    assert!(!f(|x| x.port = Some(8081)));
+    assert!(f(|x| x.to_ip = Some("::1".parse().unwrap())));
+    assert!(!f(|x| x.from_ip = Some("::1".parse().unwrap())));
+    assert!(f(|x| x.protocol = Some("tcp".into())));
+    assert!(f(|x| x.pid = Some(30)));
+    assert!(!f(|x| x.verdict = Some(Verdict::Forwarded)));
+    assert!(!f(|x| x.verdict = Some(Verdict::Dropped)));
+}

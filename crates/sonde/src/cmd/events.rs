@@ -21,7 +21,7 @@ pub struct Args {
     /// Only this container (id or id prefix).
     #[arg(long)]
     container: Option<String>,
-    /// Only these event types (exec, exit, tcp, udp, drop, request); repeat or separate with commas.
+    /// Only these event types (exec, exit, tcp, listen, udp, drop, request, …); repeat or separate with commas.
     #[arg(long = "type", value_delimiter = ',')]
     kinds: Vec<EventKind>,
     /// Only connections and drops with this address at either end.
