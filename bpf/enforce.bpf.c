@@ -25,6 +25,7 @@
 
 #include "abi.h"
 #include "output.h"
+#include "task.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -138,18 +139,6 @@ static __always_inline struct sonde_kill_rule *match(struct sonde_kill_key *key,
 	if (rule->ancestor[0] && !has_ancestor(task, rule->ancestor))
 		return NULL;
 	return rule;
-}
-
-static __always_inline void fill_task(struct sonde_task *t, struct task_struct *task)
-{
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-
-	t->pid = BPF_CORE_READ(task, tgid);
-	t->tid = BPF_CORE_READ(task, pid);
-	t->ppid = BPF_CORE_READ(parent, tgid);
-	t->_pad = 0;
-	t->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
-	t->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
 }
 
 /* Zeroes the record past its header and fills who and which rule. */

@@ -10,6 +10,7 @@
 #include "abi.h"
 #include "output.h"
 #include "path.h"
+#include "task.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -48,18 +49,6 @@ struct sonde_fork_event _abi_fork = {};
 struct trace_event_raw_sched_process_exit___since_6_16 {
 	bool group_dead;
 } __attribute__((preserve_access_index));
-
-static __always_inline void fill_task(struct sonde_task *t, struct task_struct *task)
-{
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-
-	t->pid = BPF_CORE_READ(task, tgid);
-	t->tid = BPF_CORE_READ(task, pid);
-	t->ppid = BPF_CORE_READ(parent, tgid);
-	t->_pad = 0;
-	t->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
-	t->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
-}
 
 static __always_inline __u32 pid_ns_inum(struct task_struct *task)
 {

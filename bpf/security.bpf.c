@@ -22,6 +22,7 @@
 
 #include "abi.h"
 #include "output.h"
+#include "task.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -114,18 +115,6 @@ static __always_inline struct scratch *get_scratch(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&scratch, &zero);
-}
-
-static __always_inline void fill_task(struct sonde_task *t, struct task_struct *task)
-{
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-
-	t->pid = BPF_CORE_READ(task, tgid);
-	t->tid = BPF_CORE_READ(task, pid);
-	t->ppid = BPF_CORE_READ(parent, tgid);
-	t->_pad = 0;
-	t->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
-	t->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
 }
 
 /* ---- file events ---------------------------------------------------------- */

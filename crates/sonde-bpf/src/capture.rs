@@ -9,11 +9,11 @@ use std::sync::Mutex;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, UprobeOpts};
 
-use crate::abi::{CaptureCtl, CAP_COUNTER_MAX, EVENT_TYPE_MAX};
+use crate::abi::{CaptureCtl, CAP_COUNTER_MAX};
 use crate::counters::{PerCpuCounters, SkippedRuns};
 use crate::hooks::{attach_all, CAPTURE_HOOKS};
 use crate::network::NetworkProgram;
-use crate::process::{map_handle, preflight, ring_geometry, skeleton_storage};
+use crate::process::{map_handle, preflight, ring_geometry, ring_losses, skeleton_storage};
 use crate::skel::capture::{CaptureSkel, CaptureSkelBuilder};
 use crate::BpfError;
 
@@ -148,11 +148,7 @@ impl CaptureProgram {
     }
 
     pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {
-        Ok(PerCpuCounters::new(
-            map_handle(&self.skel().maps.lost, "lost")?,
-            "lost",
-            EVENT_TYPE_MAX,
-        ))
+        ring_losses(&self.skel().maps.lost)
     }
 
     /// `abi::CAP_*` counters.

@@ -17,13 +17,13 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, MapHandle};
 
 use crate::abi::{
-    ConnectKey, ConnectRule, KillKey, KillRule, ENFORCE_DRY_RUN, ENFORCE_PATH_MAX, EVENT_TYPE_MAX,
-    KILL_BY_INODE, KILL_BY_NAME, KILL_BY_PATH,
+    ConnectKey, ConnectRule, KillKey, KillRule, ENFORCE_DRY_RUN, ENFORCE_PATH_MAX, KILL_BY_INODE,
+    KILL_BY_NAME, KILL_BY_PATH,
 };
 use crate::counters::{PerCpuCounters, SkippedRuns};
 use crate::decode::bytes_of;
 use crate::hooks::{attach_all, ENFORCE_HOOKS};
-use crate::process::{map_handle, preflight, skeleton_storage};
+use crate::process::{map_handle, preflight, ring_losses, skeleton_storage};
 use crate::skel::enforce::{EnforceSkel, EnforceSkelBuilder};
 use crate::BpfError;
 
@@ -146,11 +146,7 @@ impl EnforceProgram {
 
     /// Records the ring buffer had no room for, by event type.
     pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {
-        Ok(PerCpuCounters::new(
-            map_handle(&self.skel.maps.lost, "lost")?,
-            "lost",
-            EVENT_TYPE_MAX,
-        ))
+        ring_losses(&self.skel.maps.lost)
     }
 
     /// The rule maps, to be replaced from another thread.

@@ -5,10 +5,10 @@ use std::time::Duration;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapHandle};
 
-use crate::abi::{EVENT_TYPE_MAX, NET_COUNTER_MAX};
+use crate::abi::NET_COUNTER_MAX;
 use crate::counters::{PerCpuCounters, PerCpuHashCounters, SkippedRuns};
 use crate::hooks::{attach_all, NETWORK_HOOKS};
-use crate::process::{map_handle, preflight, ring_geometry, skeleton_storage};
+use crate::process::{map_handle, preflight, ring_geometry, ring_losses, skeleton_storage};
 use crate::skel::network::{NetworkSkel, NetworkSkelBuilder};
 use crate::BpfError;
 
@@ -63,11 +63,7 @@ impl NetworkProgram {
     }
 
     pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {
-        Ok(PerCpuCounters::new(
-            map_handle(&self.skel.maps.lost, "lost")?,
-            "lost",
-            EVENT_TYPE_MAX,
-        ))
+        ring_losses(&self.skel.maps.lost)
     }
 
     /// `abi::NET_*` counters.

@@ -44,6 +44,18 @@ pub(crate) fn map_handle<T: std::fmt::Debug>(
     MapHandle::try_from(map).map_err(|source| BpfError::Map { map: name, source })
 }
 
+/// The per-CPU `lost` array every object keeps: records its ring buffer had
+/// no room for, by event type.
+pub(crate) fn ring_losses<T: std::fmt::Debug>(
+    lost: &libbpf_rs::MapImpl<'_, T>,
+) -> Result<PerCpuCounters, BpfError> {
+    Ok(PerCpuCounters::new(
+        map_handle(lost, "lost")?,
+        "lost",
+        EVENT_TYPE_MAX,
+    ))
+}
+
 /// Checks what every kernel collector needs before anything is loaded, so
 /// the error names the missing piece instead of a libbpf errno.
 pub fn preflight() -> Result<(), BpfError> {
@@ -105,10 +117,6 @@ impl ProcessProgram {
 
     /// Records the ring buffer had no room for, by event type.
     pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {
-        Ok(PerCpuCounters::new(
-            map_handle(&self.skel.maps.lost, "lost")?,
-            "lost",
-            EVENT_TYPE_MAX,
-        ))
+        ring_losses(&self.skel.maps.lost)
     }
 }

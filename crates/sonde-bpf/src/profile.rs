@@ -8,9 +8,9 @@ use libbpf_rs::libbpf_sys;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapHandle};
 
-use crate::abi::{EVENT_TYPE_MAX, PROF_COUNTER_MAX};
+use crate::abi::PROF_COUNTER_MAX;
 use crate::counters::PerCpuCounters;
-use crate::process::{map_handle, preflight, ring_geometry, skeleton_storage};
+use crate::process::{map_handle, preflight, ring_geometry, ring_losses, skeleton_storage};
 use crate::skel::profile::{ProfileSkel, ProfileSkelBuilder};
 use crate::BpfError;
 
@@ -100,11 +100,7 @@ impl ProfileProgram {
 
     /// Samples the ring buffer had no room for (index `EVENT_SAMPLE`).
     pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {
-        Ok(PerCpuCounters::new(
-            map_handle(&self.skel.maps.lost, "lost")?,
-            "lost",
-            EVENT_TYPE_MAX,
-        ))
+        ring_losses(&self.skel.maps.lost)
     }
 
     /// `abi::PROF_*` counters.

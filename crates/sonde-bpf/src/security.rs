@@ -28,14 +28,12 @@ use std::path::Path;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, MapHandle};
 
-use crate::abi::{
-    WatchKey, WatchValue, EVENT_TYPE_MAX, SECC_COUNTER_MAX, WATCH_KEY_MAX, WATCH_READS,
-};
+use crate::abi::{WatchKey, WatchValue, SECC_COUNTER_MAX, WATCH_KEY_MAX, WATCH_READS};
 use crate::counters::{PerCpuCounters, SkippedRuns};
 use crate::decode::bytes_of;
 use crate::hooks::{attach, Hook, HookKind, SECURITY_HOOKS};
 use crate::mounts::TRACEFS;
-use crate::process::{map_handle, preflight, ring_geometry, skeleton_storage};
+use crate::process::{map_handle, preflight, ring_geometry, ring_losses, skeleton_storage};
 use crate::skel::security::{SecuritySkel, SecuritySkelBuilder};
 use crate::BpfError;
 
@@ -259,11 +257,7 @@ impl SecurityProgram {
 
     /// Records the ring buffer had no room for, by event type.
     pub fn lost_counter(&self) -> Result<PerCpuCounters, BpfError> {
-        Ok(PerCpuCounters::new(
-            map_handle(&self.skel.maps.lost, "lost")?,
-            "lost",
-            EVENT_TYPE_MAX,
-        ))
+        ring_losses(&self.skel.maps.lost)
     }
 
     /// Calls not reported (indexed by `SECC_*`): no room to park, or stale.

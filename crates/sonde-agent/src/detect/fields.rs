@@ -68,7 +68,7 @@ use sonde_event::{
 };
 use sonde_rules::{EventFields, FieldId, FieldValue};
 
-use super::lineage::{comm_of_binary, tree_id, Lineage, ProcInfo};
+use super::lineage::{comm_of_binary, tree_id, Lineage};
 
 /// The process side of an event, whatever the event's type.
 #[derive(Debug, Clone, Copy)]
@@ -89,23 +89,6 @@ pub struct ProcView<'a> {
 
 impl<'a> ProcView<'a> {
     fn from_process(p: &'a sonde_event::Process) -> Self {
-        ProcView {
-            exec_id: &p.exec_id,
-            pid: p.pid,
-            ppid: Some(p.ppid),
-            comm: &p.comm,
-            binary: &p.binary,
-            argv: Some(&p.argv),
-            cwd: Some(&p.cwd),
-            tty: p.tty.as_deref(),
-            euid: Some(p.euid),
-            egid: Some(p.egid),
-            container: p.container.as_ref(),
-            stdio: p.stdio,
-        }
-    }
-
-    fn from_info(p: &'a ProcInfo) -> Self {
         ProcView {
             exec_id: &p.exec_id,
             pid: p.pid,
@@ -215,7 +198,7 @@ impl<'a> EventView<'a> {
             }
             _ => match event.subject() {
                 Some(s) => match known(s.exec_id) {
-                    Some(info) => (Some(ProcView::from_info(info)), &info.ancestors),
+                    Some(info) => (Some(ProcView::from_process(&info.process)), &info.ancestors),
                     None => (
                         Some(ProcView {
                             exec_id: s.exec_id,
@@ -249,7 +232,7 @@ impl<'a> EventView<'a> {
 
     fn ancestor_name(&self, a: &'a Ancestor) -> &'a str {
         match self.lineage.get(&a.exec_id) {
-            Some(i) => &i.comm,
+            Some(i) => &i.process.comm,
             None => comm_of_binary(&a.binary),
         }
     }
@@ -474,8 +457,8 @@ impl EventFields for EventView<'_> {
             F::ProcPexepath => s(&self.ancestors.first()?.binary),
             F::ProcPcmdline => {
                 let parent = self.lineage.get(&self.ancestors.first()?.exec_id)?;
-                let mut out = parent.comm.clone();
-                for a in parent.argv.get(1..).unwrap_or_default() {
+                let mut out = parent.process.comm.clone();
+                for a in parent.process.argv.get(1..).unwrap_or_default() {
                     out.push(' ');
                     out.push_str(a);
                 }

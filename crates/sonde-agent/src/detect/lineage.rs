@@ -14,55 +14,18 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use sonde_event::{Ancestor, Container, Process, ProcessExec, Stdio};
+use sonde_event::{Ancestor, Process, ProcessExec};
 
 /// How long an exited image stays resolvable (event time).
 pub const EXITED_GRACE_NS: u64 = 60_000_000_000;
 
-/// What the stage remembers of one process image.
+/// What the stage remembers of one process image: the exec event's process
+/// and ancestry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcInfo {
-    pub exec_id: String,
-    pub pid: u32,
-    pub ppid: u32,
-    pub comm: String,
-    pub binary: String,
-    pub argv: Vec<String>,
-    pub cwd: String,
-    pub tty: Option<String>,
-    pub euid: u32,
-    pub egid: u32,
-    pub container: Option<Container>,
-    /// fds 0-2 at exec.
-    pub stdio: Option<Stdio>,
+    pub process: Process,
     /// Parent first, as the exec event gave it.
     pub ancestors: Vec<Ancestor>,
-}
-
-impl ProcInfo {
-    pub fn from_exec(e: &ProcessExec) -> ProcInfo {
-        let mut info = ProcInfo::from_process(&e.process);
-        info.ancestors = e.ancestors.clone();
-        info
-    }
-
-    pub fn from_process(p: &Process) -> ProcInfo {
-        ProcInfo {
-            exec_id: p.exec_id.clone(),
-            pid: p.pid,
-            ppid: p.ppid,
-            comm: p.comm.clone(),
-            binary: p.binary.clone(),
-            argv: p.argv.clone(),
-            cwd: p.cwd.clone(),
-            tty: p.tty.clone(),
-            euid: p.euid,
-            egid: p.egid,
-            container: p.container.clone(),
-            stdio: p.stdio,
-            ancestors: Vec::new(),
-        }
-    }
 }
 
 /// Images by `exec_id`, bounded.
@@ -100,7 +63,10 @@ impl Lineage {
 
     /// Remembers an exec'd image.
     pub fn on_exec(&mut self, e: &ProcessExec) {
-        self.insert(ProcInfo::from_exec(e));
+        self.insert(ProcInfo {
+            process: e.process.clone(),
+            ancestors: e.ancestors.clone(),
+        });
     }
 
     /// Schedules an image to be forgotten; `time_ns` is the exit's time.
@@ -125,7 +91,7 @@ impl Lineage {
     }
 
     fn insert(&mut self, info: ProcInfo) {
-        let id = info.exec_id.clone();
+        let id = info.process.exec_id.clone();
         if self.by_id.insert(id.clone(), Arc::new(info)).is_none() {
             self.order.push_back(id);
         }
