@@ -472,3 +472,45 @@ fn the_webhook_posts_each_alert_as_json_and_counts_failures() {
     assert_eq!(stats.detect.webhook_sent.load(Relaxed), 1);
     assert_eq!(stats.detect.webhook_failed.load(Relaxed), 1);
 }
+
+#[test]
+fn time_window_rules_fire_only_inside_their_window() {
+    const S: u64 = 1_000_000_000;
+    let stats = Stats::default();
+    let mut d = Detector::new(load(&defaults()).unwrap(), Users::default());
+    let tree = |pid| vec![ancestor(pid, "/usr/sbin/nginx"), ancestor(1, "/sbin/init")];
+    // A shell under nginx, then a connect in the same tree 3 s later: fires.
+    let shell = process(700, 600, "sh", "/usr/bin/sh", &["sh", "-c", "x"]);
+    d.evaluate(&exec(0, shell.clone(), tree(600)), &stats.detect);
+    let curl = process(701, 700, "curl", "/usr/bin/curl", &["curl", "x"]);
+    let mut curl_tree = tree(600);
+    curl_tree.insert(0, ancestor(700, "/usr/bin/sh"));
+    d.evaluate(&exec(S, curl.clone(), curl_tree), &stats.detect);
+    assert!(fired(&mut d, &stats, &connect(3 * S, &curl, 443))
+        .contains(&"Shell from a server process connected out".to_string()));
+    // The same 6 s after another shell: outside the window.
+    let late = process(710, 600, "sh", "/usr/bin/sh", &["sh", "-c", "y"]);
+    d.evaluate(&exec(10 * S, late.clone(), tree(600)), &stats.detect);
+    assert!(!fired(&mut d, &stats, &connect(16 * S, &late, 443))
+        .contains(&"Shell from a server process connected out".to_string()));
+
+    // A credential read, then a connect by the same process.
+    let stealer = process(800, 1, "python3", "/usr/bin/python3", &["python3", "s.py"]);
+    d.evaluate(&exec(20 * S, stealer.clone(), vec![]), &stats.detect);
+    let read = file(
+        21 * S,
+        &stealer,
+        vec![],
+        FileOperation::Open,
+        "/etc/shadow",
+        0,
+    );
+    d.evaluate(&read, &stats.detect);
+    assert!(fired(&mut d, &stats, &connect(25 * S, &stealer, 443))
+        .contains(&"Credentials read then connected out".to_string()));
+    // Another process's connect is not tied to it.
+    d.evaluate(&read, &stats.detect);
+    let other = process(801, 1, "curl", "/usr/bin/curl", &["curl"]);
+    assert!(!fired(&mut d, &stats, &connect(26 * S, &other, 443))
+        .contains(&"Credentials read then connected out".to_string()));
+}

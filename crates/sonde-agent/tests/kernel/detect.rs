@@ -385,6 +385,9 @@ const PER_RULE: &[(&str, &str)] = &[
     // Listening sockets: python3 under nc's name listens and closes at once.
     ("Shell or relay tool listening", "ln -sf /usr/bin/python3 /tmp/eg/nc; /tmp/eg/nc -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));s.listen();s.close()'"),
     ("Interpreter one-liner listening", "/usr/bin/python3 -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));s.listen();s.close()'"),
+    // Time windows.
+    ("Shell from a server process connected out", "ln -sf /bin/bash /tmp/eg/nginx; /tmp/eg/nginx -c 'bash -c \"exec 3<>/dev/tcp/127.0.0.1/9\" 2>/dev/null; true'"),
+    ("Credentials read then connected out", "python3 -c 'open(\"/etc/shadow\").read();import socket;socket.socket().connect_ex((\"127.0.0.1\",9))'"),
     // File and privilege events.
     ("Read sensitive file", "cat /etc/shadow >/dev/null"),
     ("Write below binary dir", "touch /usr/bin/sonde-rule-test"),
