@@ -8,6 +8,9 @@
 //! drain reads the process ring last and hands on the other rings' records
 //! after the process ring's, so the processor always knows a record's
 //! process image (an open made right after an exec names the new binary).
+//! The other rings' records are merged in time order (their headers'
+//! `ktime_ns`): a file open and the connect that followed it reach the
+//! detection rules in that order, whichever ring each came from.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -57,7 +60,7 @@ impl Batcher {
     fn flush(&mut self) {
         let batch = std::mem::take(&mut self.batch);
         self.send(batch);
-        let late = std::mem::take(&mut self.late);
+        let late = std::mem::take(&mut self.late).sorted_by_time();
         self.send(late);
     }
 

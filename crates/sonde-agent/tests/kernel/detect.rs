@@ -26,6 +26,16 @@ use crate::harness;
 /// Detected event-generator actions must not fall below this (ratchet).
 const EVENT_GENERATOR_MIN_DETECTED: usize = 50;
 
+/// The detection tests run one at a time: every process they start shares
+/// one process tree (the test binary's), and rules over a time window keyed
+/// on `proc.tree_id` would tie one test's actions to another's.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Longest wait for the pipeline to catch up after the actions.
 const SETTLE: Duration = Duration::from_secs(45);
 
@@ -293,6 +303,7 @@ fn start_watching(watch: &[&str]) -> Option<(harness::TestAgent, Alerts)> {
 
 #[test]
 fn event_generator_actions_are_detected() {
+    let _one_at_a_time = serial();
     let tsv = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/testdata/security/event-generator/shell-equivalents.tsv");
     if !tsv.exists() {
@@ -349,7 +360,30 @@ fn event_generator_actions_are_detected() {
     );
 }
 
-/// One action per default rule that today's events can trigger.
+/// `$body` run inside a cgroup named as Docker names a container's
+/// (`docker-<64 hex>.scope` below the cgroup2 root), so its processes belong
+/// to a container; the shell leaves and removes it after.
+macro_rules! in_container {
+    ($body:literal) => {
+        concat!(
+            "R=$(awk '$3 == \"cgroup2\" { print $2; exit }' /proc/mounts); ",
+            "C=$R/docker-$(printf '%064d' $$).scope; mkdir $C && echo $$ > $C/cgroup.procs && { ",
+            $body,
+            "; }; echo $$ > $R/cgroup.procs; rmdir $C"
+        )
+    };
+}
+
+/// Mounts a devpts instance of the namespace's own: the overlay on /dev hides
+/// the host's /dev/pts, and `script` needs a terminal.
+macro_rules! own_terminal {
+    () => {
+        "mkdir -p /dev/pts && mount -t devpts -o newinstance,ptmxmode=0666 sonde-eg /dev/pts && ln -sf pts/ptmx /dev/ptmx; "
+    };
+}
+
+/// One action per default rule that today's events can trigger (not: a
+/// real kernel module load, and the memfd rule, off by default).
 const PER_RULE: &[(&str, &str)] = &[
     // `; true`: bash -c runs a lone command by exec, without a fork.
     ("Shell spawned by a server process", "ln -sf /bin/bash /tmp/eg/nginx; /tmp/eg/nginx -c 'sh -c true; true'"),
@@ -385,6 +419,27 @@ const PER_RULE: &[(&str, &str)] = &[
     // Listening sockets: python3 under nc's name listens and closes at once.
     ("Shell or relay tool listening", "ln -sf /usr/bin/python3 /tmp/eg/nc; /tmp/eg/nc -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));s.listen();s.close()'"),
     ("Interpreter one-liner listening", "/usr/bin/python3 -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));s.listen();s.close()'"),
+    ("Suspicious network tool launched", "nmap -V >/dev/null"),
+    ("Netcat remote code execution", "nc -w1 -e /bin/true 127.0.0.1 9 2>/dev/null; true"),
+    ("Cron jobs scheduled or listed", "crontab -l 2>/dev/null; true"),
+    ("Crypto miner pool connection", "bash -c 'exec 3<>/dev/tcp/127.0.0.2/3333' 2>/dev/null; true"),
+    ("Read cloud or SSH credentials", "mkdir -p /root/.aws && echo x > /root/.aws/credentials && cat /root/.aws/credentials >/dev/null"),
+    ("Shell configuration modified", "echo '# sonde' >> /root/.bashrc"),
+    ("Setuid to root by non-root", "setpriv --reuid=nobody --inh-caps=+setuid --ambient-caps=+setuid python3 -c 'import os;os.setuid(0)'"),
+    ("Kernel module tool run", "ln -sf /bin/true /tmp/eg/modprobe; /tmp/eg/modprobe"),
+    // A socket filter of two instructions (r0 = 0; exit), loaded with bpf(BPF_PROG_LOAD).
+    ("BPF program load", "python3 -c 'import ctypes,struct;l=ctypes.CDLL(None);i=ctypes.create_string_buffer(struct.pack(\"<BBhiBBhi\",0xb7,0,0,0,0x95,0,0,0));g=ctypes.create_string_buffer(b\"GPL\");a=ctypes.create_string_buffer(struct.pack(\"<IIQQIIQI\",1,2,ctypes.addressof(i),ctypes.addressof(g),0,0,0,0)+bytes(96));l.syscall(321,5,a,len(a.raw))'"),
+    ("Shell in a container", concat!(
+        own_terminal!(),
+        in_container!("script -qc 'sh -c true' /dev/null >/dev/null")
+    )),
+    ("System user interactive", concat!(
+        own_terminal!(),
+        "script -qc 'setpriv --reuid=daemon --regid=daemon --clear-groups sh -c true' /dev/null >/dev/null"
+    )),
+    ("Su or login to a system account", "su -s /bin/true nobody"),
+    ("Package manager in a container", in_container!("ln -sf /bin/true /tmp/eg/apt-get; /tmp/eg/apt-get")),
+    ("Mount from a container", in_container!("mount -t tmpfs sonde-eg /mnt")),
     // Time windows.
     ("Shell from a server process connected out", "ln -sf /bin/bash /tmp/eg/nginx; /tmp/eg/nginx -c 'bash -c \"exec 3<>/dev/tcp/127.0.0.1/9\" 2>/dev/null; true'"),
     ("Credentials read then connected out", "python3 -c 'open(\"/etc/shadow\").read();import socket;socket.socket().connect_ex((\"127.0.0.1\",9))'"),
@@ -413,6 +468,8 @@ const PER_RULE_WATCH: &[&str] = &[
     "/usr/bin/sonde-rule-test",
     "/usr/lib/sonde-rule-test",
     "/root/.ssh",
+    "/root/.aws",
+    "/root/.bashrc",
     "/tmp/eg",
     "/var/log/syslog",
     MARKER_DIR,
@@ -420,6 +477,7 @@ const PER_RULE_WATCH: &[&str] = &[
 
 #[test]
 fn each_default_rule_fires_on_its_action() {
+    let _one_at_a_time = serial();
     let Some((_agent, mut alerts)) = start_watching(PER_RULE_WATCH) else {
         return;
     };
@@ -499,6 +557,7 @@ const C_PROJECT: &[(&str, &str)] = &[
 
 #[test]
 fn a_benign_workload_raises_no_alert() {
+    let _one_at_a_time = serial();
     let Some((_agent, mut alerts)) = start() else {
         return;
     };
@@ -559,6 +618,7 @@ find /usr/share -maxdepth 1 -name 'doc*' >/dev/null; tar -cf x.tar Makefile && t
 /// pins never runs (its exit is SIGKILL), and the rule still alerts.
 #[test]
 fn a_kill_action_rule_is_enforced() {
+    let _one_at_a_time = serial();
     let dir = scratch().join("kill-action");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

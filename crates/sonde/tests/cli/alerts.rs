@@ -96,18 +96,24 @@ fn alerts_are_served_and_rules_reload_without_restart() {
         .status()
         .unwrap();
     assert!(hup.success());
+    // The signal is handled on its own thread: an exec before the reload
+    // is done meets the old rules.
+    let metrics = || {
+        let out = Command::new("curl")
+            .args(["-s", &format!("http://{}/metrics", agent.server)])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut second = None;
-    while second.is_none() && Instant::now() < deadline {
-        second = alert_for(&agent, "Second rule", "sonde-cli-alert-three");
+    while !metrics().contains("sonde_rules_reloads_total 1") {
+        assert!(Instant::now() < deadline, "SIGHUP never reloaded the rules");
+        std::thread::sleep(Duration::from_millis(100));
     }
+    let second = alert_for(&agent, "Second rule", "sonde-cli-alert-three");
     assert!(second.is_some(), "the reloaded rule never fired");
 
-    let metrics = Command::new("curl")
-        .args(["-s", &format!("http://{}/metrics", agent.server)])
-        .output()
-        .unwrap();
-    let metrics = String::from_utf8(metrics.stdout).unwrap();
+    let metrics = metrics();
     assert!(
         metrics.contains("sonde_alerts_total{rule=\"First rule\",priority=\"CRITICAL\"}"),
         "{metrics}"
