@@ -514,3 +514,36 @@ fn time_window_rules_fire_only_inside_their_window() {
     assert!(!fired(&mut d, &stats, &connect(26 * S, &other, 443))
         .contains(&"Credentials read then connected out".to_string()));
 }
+
+/// The one enabled default rule without a kernel action (that would load a
+/// module into the test machine's kernel).
+#[test]
+fn a_loaded_kernel_module_alerts_and_a_refused_load_does_not() {
+    let stats = Stats::default();
+    let mut d = Detector::new(load(&defaults()).unwrap(), Users::default());
+    let insmod = process(900, 1, "insmod", "/usr/sbin/insmod", &["insmod", "x.ko"]);
+    let module_load = |result| {
+        Event::Security(Box::new(sonde_event::SecurityEvent {
+            time: sonde_event::Timestamp(1),
+            process: insmod.clone(),
+            ancestors: vec![ancestor(1, "/sbin/init")],
+            kind: sonde_event::SecurityKind::FinitModule,
+            detail: sonde_event::SecurityDetail::Module {
+                name: Some("x.ko".into()),
+                parameters: Some(String::new()),
+                size_or_fd: 3,
+                flags: 0,
+            },
+            result,
+            error: None,
+            credentials_before: Default::default(),
+            credentials_after: Default::default(),
+            truncated: false,
+        }))
+    };
+    assert_eq!(
+        fired(&mut d, &stats, &module_load(0)),
+        ["Kernel module load"]
+    );
+    assert!(fired(&mut d, &stats, &module_load(-1)).is_empty());
+}
