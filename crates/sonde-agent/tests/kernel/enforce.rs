@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use sonde_agent::enforce::{Policy, PolicyError};
+use sonde_agent::enforce::{Enforcer, Policy, PolicyError};
 use sonde_event::{Enforcement, EnforcementAction, Event, EventFilter, EventKind};
 
 use crate::harness::{start_with, TestAgent};
@@ -326,6 +326,41 @@ impl Drop for TestCgroup {
     }
 }
 
+/// An agent that enforces, and a cgroup of the test's own below the cgroup2
+/// root (removed on drop), with a scratch directory.
+struct CgroupScene {
+    agent: TestAgent,
+    enforcer: Arc<Enforcer>,
+    cgroup: TestCgroup,
+    /// The cgroup's path below the root, without the leading `/`.
+    name: String,
+    dir: tempfile::TempDir,
+}
+
+/// The scene for one test, or None (said why) when the machine has no
+/// cgroup2 hierarchy or cannot load the enforcement programs.
+fn cgroup_scene(tag: &str) -> Option<CgroupScene> {
+    let Some(mount) = cgroup2_mount() else {
+        eprintln!("SKIP: no cgroup2 hierarchy is mounted");
+        return None;
+    };
+    let agent = start()?;
+    let Some(enforcer) = agent.handle.enforcer().cloned() else {
+        eprintln!("SKIP: this kernel could not load the enforcement programs");
+        return None;
+    };
+    let name = format!("sonde-enforce-{tag}-{}", std::process::id());
+    let cgroup = TestCgroup(mount.join(&name));
+    fs::create_dir(&cgroup.0).unwrap();
+    Some(CgroupScene {
+        agent,
+        enforcer,
+        cgroup,
+        name,
+        dir: tempfile::tempdir().unwrap(),
+    })
+}
+
 fn cgroup2_mount() -> Option<PathBuf> {
     let mounts = fs::read_to_string("/proc/self/mounts").ok()?;
     mounts.lines().find_map(|l| {
@@ -364,19 +399,16 @@ fn run_connector(connector: &Path, args: &[&str], cgroup: Option<&Path>) -> (u32
 
 #[test]
 fn deny_connect_in_a_cgroup_gets_eperm() {
-    let Some(mount) = cgroup2_mount() else {
-        eprintln!("SKIP: no cgroup2 hierarchy is mounted");
+    let Some(CgroupScene {
+        mut agent,
+        enforcer,
+        cgroup,
+        name,
+        dir,
+    }) = cgroup_scene("connect")
+    else {
         return;
     };
-    let Some(mut agent) = start() else { return };
-    let Some(enforcer) = agent.handle.enforcer().cloned() else {
-        eprintln!("SKIP: this kernel could not load the enforcement programs");
-        return;
-    };
-    let name = format!("sonde-enforce-{}", std::process::id());
-    let cgroup = TestCgroup(mount.join(&name));
-    fs::create_dir(&cgroup.0).unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let connector = compile(dir.path(), "sonde-connector", CONNECTOR, false);
     let listener = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
     let port = listener.local_addr().unwrap().port();
@@ -469,19 +501,16 @@ fn deny_connect_in_a_cgroup_gets_eperm() {
 
 #[test]
 fn deny_connect_covers_datagrams_sent_without_a_connect() {
-    let Some(mount) = cgroup2_mount() else {
-        eprintln!("SKIP: no cgroup2 hierarchy is mounted");
+    let Some(CgroupScene {
+        mut agent,
+        enforcer,
+        cgroup,
+        name,
+        dir,
+    }) = cgroup_scene("udp")
+    else {
         return;
     };
-    let Some(mut agent) = start() else { return };
-    let Some(enforcer) = agent.handle.enforcer().cloned() else {
-        eprintln!("SKIP: this kernel could not load the enforcement programs");
-        return;
-    };
-    let name = format!("sonde-enforce-udp-{}", std::process::id());
-    let cgroup = TestCgroup(mount.join(&name));
-    fs::create_dir(&cgroup.0).unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let connector = compile(dir.path(), "sonde-connector", CONNECTOR, false);
     let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
     receiver
@@ -532,19 +561,16 @@ fn deny_connect_covers_datagrams_sent_without_a_connect() {
 
 #[test]
 fn kill_scoped_to_a_cgroup_spares_other_cgroups() {
-    let Some(mount) = cgroup2_mount() else {
-        eprintln!("SKIP: no cgroup2 hierarchy is mounted");
+    let Some(CgroupScene {
+        mut agent,
+        enforcer,
+        cgroup,
+        name,
+        dir,
+    }) = cgroup_scene("kill")
+    else {
         return;
     };
-    let Some(mut agent) = start() else { return };
-    let Some(enforcer) = agent.handle.enforcer().cloned() else {
-        eprintln!("SKIP: this kernel could not load the enforcement programs");
-        return;
-    };
-    let name = format!("sonde-enforce-kill-{}", std::process::id());
-    let cgroup = TestCgroup(mount.join(&name));
-    fs::create_dir(&cgroup.0).unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let program = compile(dir.path(), "sonde-marker-writer", MARKER_WRITER, true);
     enforcer
         .apply(&[Policy::Kill {
