@@ -65,6 +65,18 @@ struct {
 } listeners SEC(".maps");
 
 /*
+ * How many sockets listen on each (netns, port): several may (IPv4 and IPv6,
+ * SO_REUSEPORT), and the owner in `listeners` is forgotten only when the
+ * last of them closes.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, struct listen_key);
+	__type(value, __u32);
+} listener_counts SEC(".maps");
+
+/*
  * Each listening socket's owner, by struct sock *, for its close record: the
  * close may run in another task (or at exit), and listeners keyed by (netns,
  * port) may share a port (SO_REUSEPORT, IPv4 and IPv6).
@@ -162,6 +174,29 @@ static __always_inline void emit_tcp(struct sock *sk, struct conn *c, __u8 repor
 }
 
 /* A socket started (SONDE_LISTEN_OPEN) or stopped listening; @owner may be NULL. */
+/* Adds @delta to the listeners on @lk; returns how many are left. */
+static __always_inline __u32 count_listener(struct listen_key *lk, int delta)
+{
+	__u32 *n = bpf_map_lookup_elem(&listener_counts, lk), one = 1;
+
+	if (!n) {
+		if (delta > 0)
+			bpf_map_update_elem(&listener_counts, lk, &one, BPF_NOEXIST);
+		return delta > 0 ? 1 : 0;
+	}
+	/* Atomic adds whose result is unused: no BPF_FETCH needed (cpu v1). */
+	if (delta > 0) {
+		__sync_fetch_and_add(n, 1);
+		return *n;
+	}
+	if (*n > 1) {
+		__sync_fetch_and_add(n, -1);
+		return *n;
+	}
+	bpf_map_delete_elem(&listener_counts, lk);
+	return 0;
+}
+
 static __always_inline void emit_listen(struct sock *sk, struct sonde_owner *owner, __u8 state)
 {
 	struct sonde_listen_event ev = {};
@@ -218,11 +253,13 @@ int handle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 		current_owner(&owner, SONDE_OWNER_LISTENER);
 		bpf_map_update_elem(&listeners, &lk, &owner, BPF_ANY);
 		bpf_map_update_elem(&listen_socks, &key, &owner, BPF_ANY);
+		count_listener(&lk, 1);
 		emit_listen(sk, &owner, SONDE_LISTEN_OPEN);
 	} else if (old == TCP_LISTEN && new == TCP_CLOSE) {
 		emit_listen(sk, bpf_map_lookup_elem(&listen_socks, &key), SONDE_LISTEN_CLOSED);
 		bpf_map_delete_elem(&listen_socks, &key);
-		bpf_map_delete_elem(&listeners, &lk);
+		if (!count_listener(&lk, -1))
+			bpf_map_delete_elem(&listeners, &lk);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		/* A passive open: the child is cloned from the listener. */
 		track(key, bpf_map_lookup_elem(&listeners, &lk), SONDE_DIR_ACCEPT);

@@ -4,12 +4,12 @@
 //! the process that called listen().
 
 use std::io::{BufRead, BufReader};
-use std::net::{IpAddr, TcpListener};
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::MetadataExt;
 use std::process::Stdio;
 
-use sonde_event::{Endpoint, Event, IpFamily, ListenEvent, ListenState};
+use sonde_event::{Direction, Endpoint, Event, IpFamily, ListenEvent, ListenState, TcpEnd};
 
 use crate::harness::{start, this_pid, TestAgent};
 use crate::netns::{NetPair, A4};
@@ -17,6 +17,11 @@ use crate::netns::{NetPair, A4};
 /// A TCP socket of this process bound to `ip` (port chosen by the kernel)
 /// and listening with `backlog`; its local port.
 fn listen_on(ip: IpAddr, backlog: i32) -> (TcpListener, u16) {
+    listen_at(ip, 0, backlog)
+}
+
+/// Like [`listen_on`], on `port` (0: chosen by the kernel).
+fn listen_at(ip: IpAddr, port: u16, backlog: i32) -> (TcpListener, u16) {
     let family = if ip.is_ipv4() {
         libc::AF_INET
     } else {
@@ -32,6 +37,7 @@ fn listen_on(ip: IpAddr, backlog: i32) -> (TcpListener, u16) {
             IpAddr::V4(v4) => {
                 let mut sa: libc::sockaddr_in = std::mem::zeroed();
                 sa.sin_family = libc::AF_INET as libc::sa_family_t;
+                sa.sin_port = port.to_be();
                 sa.sin_addr.s_addr = u32::from_ne_bytes(v4.octets());
                 libc::bind(
                     fd,
@@ -42,6 +48,7 @@ fn listen_on(ip: IpAddr, backlog: i32) -> (TcpListener, u16) {
             IpAddr::V6(v6) => {
                 let mut sa: libc::sockaddr_in6 = std::mem::zeroed();
                 sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                sa.sin6_port = port.to_be();
                 sa.sin6_addr.s6_addr = v6.octets();
                 libc::bind(
                     fd,
@@ -210,4 +217,39 @@ sys.stdin.read()
         Some(child.id()),
         "{events:?}"
     );
+}
+
+/// Two listeners share a port (127.0.0.1:P and [::1]:P). Closing one must
+/// not forget the other's owner: a connection it accepts later is still
+/// attributed to the process that listened (regression: it had no owner).
+#[test]
+fn closing_one_of_two_listeners_on_a_port_keeps_the_others_owner() {
+    let Some(mut agent) = start() else { return };
+    let netns = netns_of("/proc/self/ns/net");
+    let (v4, port) = listen_on("127.0.0.1".parse().unwrap(), 5);
+    let (v6, _) = listen_at("::1".parse().unwrap(), port, 5);
+    let v6_local = Endpoint {
+        ip: "::1".parse().unwrap(),
+        port,
+    };
+    listen_of(&mut agent, v6_local, netns);
+    drop(v6);
+    until_closed(&mut agent, v6_local, netns);
+    // Accept without sending: the owner can only come from the listener.
+    let client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (accepted, _) = v4.accept().unwrap();
+    drop(accepted);
+    drop(client);
+    let reports = agent.tcp_reports(
+        "the accepted connection's final report",
+        |c| c.direction == Direction::Accept && c.local.port == port && c.end != TcpEnd::Open,
+        |found| !found.is_empty(),
+    );
+    assert_eq!(
+        reports[0].process.as_ref().map(|p| p.pid),
+        Some(this_pid()),
+        "{:?}",
+        reports[0]
+    );
+    agent.assert_no_loss();
 }
