@@ -28,6 +28,29 @@ fn quote(arg: &str) -> String {
     }
 }
 
+/// ` stdio=IN,OUT,ERR` when a standard stream is a socket (a shell on a
+/// connection), else nothing: the usual terminal and pipes are not news.
+fn stdio_note(p: &Process) -> String {
+    let Some(stdio) = p.stdio else {
+        return String::new();
+    };
+    let streams = [stdio.stdin, stdio.stdout, stdio.stderr];
+    if !streams
+        .iter()
+        .any(|f| f.kind == sonde_event::FileType::Socket)
+    {
+        return String::new();
+    }
+    let names: Vec<String> = streams
+        .iter()
+        .map(|f| match f.family {
+            Some(family) => format!("{}/{}", f.kind.as_str(), family.as_str()),
+            None => f.kind.as_str().to_string(),
+        })
+        .collect();
+    format!(" stdio={}", names.join(","))
+}
+
 fn command_line(p: &Process) -> String {
     let mut args: Vec<String> = p.argv.iter().skip(1).map(|a| quote(a)).collect();
     if p.argv_truncated {
@@ -300,11 +323,12 @@ fn describe(event: &Event) -> String {
         Event::ProcessExec(e) => {
             let p = &e.process;
             format!(
-                "pid={} ppid={} uid={} {}",
+                "pid={} ppid={} uid={} {}{}",
                 p.pid,
                 p.ppid,
                 p.uid,
-                command_line(p)
+                command_line(p),
+                stdio_note(p)
             )
         }
         Event::ProcessExit(e) => {
@@ -399,7 +423,7 @@ impl Table {
 fn event_row(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
     let subject = event.subject();
     let what = match event {
-        Event::ProcessExec(e) => command_line(&e.process),
+        Event::ProcessExec(e) => command_line(&e.process) + &stdio_note(&e.process),
         Event::ProcessExit(e) => format!("{} {}", e.process.binary, exit_outcome(e)),
         Event::TcpConnection(c) => tcp_line(c),
         Event::PacketDrop(d) => drop_line(d),
@@ -433,5 +457,25 @@ mod tests {
         assert_eq!(quote("-c"), "-c");
         assert_eq!(quote("it's"), "'it'\\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn stdio_is_shown_when_a_stream_is_a_socket() {
+        let file = |mode, af| sonde_event::StdioFile::new(mode, af, 136);
+        let mut p = sonde_agent::detect::sample::process(1, 0, "sh", "/bin/sh", &["sh"]);
+        assert_eq!(stdio_note(&p), "");
+        let (socket, tty) = (file(0o140777, 2), file(0o020620, 0));
+        p.stdio = Some(sonde_event::Stdio {
+            stdin: tty,
+            stdout: tty,
+            stderr: tty,
+        });
+        assert_eq!(stdio_note(&p), "");
+        p.stdio = Some(sonde_event::Stdio {
+            stdin: socket,
+            stdout: socket,
+            stderr: tty,
+        });
+        assert_eq!(stdio_note(&p), " stdio=socket/inet,socket/inet,tty");
     }
 }
