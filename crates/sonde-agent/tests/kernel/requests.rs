@@ -284,8 +284,17 @@ fn garbage_split_writes_and_orphans_are_counted_not_invented() {
             garbage_server.read_exact(&mut buf[..chunk.len()]).unwrap();
         }
         if round == 0 {
-            // Time for user space to give up and tell the kernel.
-            std::thread::sleep(std::time::Duration::from_millis(500));
+            // User space gives up on both ends and tells the kernel; the
+            // second round is then muted. (A fixed wait lost on a loaded
+            // machine.)
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while agent.handle.stats().snapshot().requests.streams_given_up < 2 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the garbage streams were never given up"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
         }
     }
 
