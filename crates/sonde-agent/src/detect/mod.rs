@@ -116,10 +116,13 @@ fn run(
 ) {
     let mut last_maintain = std::time::Instant::now();
     loop {
+        let received = rx.recv_timeout(Duration::from_millis(100));
+        // After the wait: a set reloaded while it lasted applies to the
+        // batch that ended it.
         if let Some(new) = control.take_pending() {
             detector.replace(new);
         }
-        match rx.recv_timeout(Duration::from_millis(100)) {
+        match received {
             Ok(batch) => {
                 let mut alerts = Vec::new();
                 for event in &batch {

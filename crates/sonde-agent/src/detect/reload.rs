@@ -218,6 +218,10 @@ impl RulesControl {
                     policies,
                     ..loaded.report()
                 };
+                // Pending before counted: whoever sees the count sees the set.
+                if let Ok(mut p) = self.pending.lock() {
+                    *p = Some(loaded);
+                }
                 tracing::info!(
                     rules = report.rules,
                     enabled = report.enabled,
@@ -231,9 +235,6 @@ impl RulesControl {
                     .store(report.enabled as u64, Relaxed);
                 if let Ok(mut c) = self.current.lock() {
                     *c = report.clone();
-                }
-                if let Ok(mut p) = self.pending.lock() {
-                    *p = Some(loaded);
                 }
                 Ok(report)
             }
