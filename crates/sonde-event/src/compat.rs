@@ -4,7 +4,7 @@
 //! field added to a struct is read from every stored value, and
 //! `#[serde(default)]` (enough for JSON) cannot tell that it is missing.
 //! The store therefore decodes a value of an older format inside
-//! [`before_stdio`], while which [`Process::stdio`](crate::Process::stdio)
+//! [`before_stdio`], during which [`Process::stdio`](crate::Process::stdio)
 //! (added in store format 3) reads as absent without consuming input.
 
 use std::cell::Cell;
