@@ -37,22 +37,40 @@ impl Client {
         for (key, value) in query {
             request = request.query(*key, value);
         }
-        let response = request.call().map_err(|e| {
-            anyhow!(
-                "cannot reach the sonde agent at {} ({e}); start it with `sudo sonde agent` or pass --server",
-                self.base
-            )
-        })?;
+        let response = request.call().map_err(|e| self.unreachable(e))?;
         if !response.status().is_success() {
             let status = response.status();
             let body = response.into_body().read_to_string().unwrap_or_default();
-            let message = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get("error")?.as_str().map(str::to_string))
-                .unwrap_or(body);
-            bail!("the agent answered {status}: {}", message.trim());
+            bail!(
+                "the agent answered {status}: {}",
+                error_message(body).trim()
+            );
         }
         Ok(response)
+    }
+
+    /// A POST without a body: `Ok(body)` when the agent accepted it, else
+    /// `Err` with the agent's error message (its JSON `error`, or the body).
+    pub fn post(&self, path: &str) -> anyhow::Result<Result<String, String>> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .send_empty()
+            .map_err(|e| self.unreachable(e))?;
+        let ok = response.status().is_success();
+        let body = response.into_body().read_to_string()?;
+        Ok(if ok {
+            Ok(body)
+        } else {
+            Err(error_message(body))
+        })
+    }
+
+    fn unreachable(&self, e: ureq::Error) -> anyhow::Error {
+        anyhow!(
+            "cannot reach the sonde agent at {} ({e}); start it with `sudo sonde agent` or pass --server",
+            self.base
+        )
     }
 
     /// A Prometheus API answer: its JSON envelope, whether it says
@@ -62,12 +80,7 @@ impl Client {
         for (key, value) in query {
             request = request.query(*key, value);
         }
-        let response = request.call().map_err(|e| {
-            anyhow!(
-                "cannot reach the sonde agent at {} ({e}); start it with `sudo sonde agent` or pass --server",
-                self.base
-            )
-        })?;
+        let response = request.call().map_err(|e| self.unreachable(e))?;
         let status = response.status();
         let body = response.into_body().read_to_string()?;
         match serde_json::from_str::<serde_json::Value>(&body) {
@@ -111,4 +124,12 @@ impl Client {
             .map(|line| line.context("reading the agent's answer"))
             .filter(|line| line.as_ref().map_or(true, |l| !l.is_empty())))
     }
+}
+
+/// The agent's error answer: its JSON `error` field, or the body as it is.
+fn error_message(body: String) -> String {
+    serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("error")?.as_str().map(str::to_string))
+        .unwrap_or(body)
 }

@@ -7,6 +7,7 @@ use sonde_event::AlertPriority;
 
 use super::stream::Window;
 use super::Output;
+use crate::client::Client;
 use crate::render::Table;
 
 #[derive(clap::Args)]
@@ -46,29 +47,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// `POST /api/v1/rules/reload`: prints the new set's counts, or the load
 /// errors (exit code 1; the agent keeps its running rules).
 fn reload(server: &str) -> anyhow::Result<ExitCode> {
-    let base = if server.contains("://") {
-        server.to_string()
-    } else {
-        format!("http://{server}")
-    };
-    let http = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let url = format!("{}/api/v1/rules/reload", base.trim_end_matches('/'));
-    let response = http.post(&url).send_empty().map_err(|e| {
-        anyhow::anyhow!("cannot reach the sonde agent at {base} ({e}); start it with `sudo sonde agent` or pass --server")
-    })?;
-    let ok = response.status().is_success();
-    let body = response.into_body().read_to_string()?;
-    if ok {
-        println!("rules reloaded: {}", body.trim());
-        return Ok(ExitCode::SUCCESS);
+    match Client::new(server).post("/api/v1/rules/reload")? {
+        Ok(body) => {
+            println!("rules reloaded: {}", body.trim());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("sonde: {}", message.trim());
+            Ok(ExitCode::from(1))
+        }
     }
-    let message = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("error")?.as_str().map(str::to_string))
-        .unwrap_or(body);
-    eprintln!("sonde: {}", message.trim());
-    Ok(ExitCode::from(1))
 }
