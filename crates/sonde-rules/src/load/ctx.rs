@@ -51,6 +51,22 @@ impl Ctx {
         s
     }
 
+    /// A `true`/`false` value, or an error at the node.
+    pub(super) fn flag(&mut self, file: usize, node: &Node, key: &str) -> Option<bool> {
+        match node.as_str() {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => {
+                self.err(
+                    file,
+                    node.pos,
+                    ErrorKind::Structure(format!("`{key}` must be true or false")),
+                );
+                None
+            }
+        }
+    }
+
     pub(super) fn string_list(
         &mut self,
         file: usize,

@@ -124,20 +124,12 @@ pub(super) fn load_rules(
             },
             None => Vec::new(),
         };
-        let enabled = match k.get("enabled").map(|n| (n, n.as_str())) {
-            None => true,
-            Some((_, Some("true"))) => true,
-            Some((_, Some("false"))) => false,
-            Some((n, _)) => {
-                ctx.err(
-                    fi,
-                    n.pos,
-                    ErrorKind::Structure("`enabled` must be true or false".into()),
-                );
-                ok = false;
-                true
-            }
+        let enabled = match k.get("enabled") {
+            None => Some(true),
+            Some(n) => ctx.flag(fi, n, "enabled"),
         };
+        ok &= enabled.is_some();
+        let enabled = enabled.unwrap_or(true);
         let action = match k.get("action") {
             None => None,
             Some(n) => match ctx
@@ -162,20 +154,12 @@ pub(super) fn load_rules(
                 }
             },
         };
-        let dry_run = match k.get("dry_run").map(|n| (n, n.as_str())) {
-            None => false,
-            Some((_, Some("true"))) => true,
-            Some((_, Some("false"))) => false,
-            Some((n, _)) => {
-                ctx.err(
-                    fi,
-                    n.pos,
-                    ErrorKind::Structure("`dry_run` must be true or false".into()),
-                );
-                ok = false;
-                false
-            }
+        let dry_run = match k.get("dry_run") {
+            None => Some(false),
+            Some(n) => ctx.flag(fi, n, "dry_run"),
         };
+        ok &= dry_run.is_some();
+        let dry_run = dry_run.unwrap_or(false);
         if let (None, Some(n)) = (action, k.get("dry_run")) {
             if ok {
                 ctx.err(
